@@ -1,0 +1,41 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export enum AgentStatus {
+  Active = 'active',
+  Suspended = 'suspended',
+}
+
+@Entity({ name: 'agents' })
+@Index('idx_agents_created_at_id', ['createdAt', 'id'])
+export class Agent {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name: string;
+
+  @Column({ type: 'text', nullable: true })
+  description: string | null;
+
+  @Column({ type: 'varchar', length: 320, nullable: true })
+  owner: string | null;
+
+  @Column({ type: 'varchar', length: 16, default: AgentStatus.Active })
+  status: AgentStatus;
+
+  @Column({ name: 'allowed_scopes', type: 'text', array: true, default: () => "'{}'" })
+  allowedScopes: string[];
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  metadata: Record<string, unknown>;
+
+  /** Tokens issued before this instant are inactive: the per-agent kill switch. */
+  @Column({ name: 'tokens_revoked_before', type: 'timestamptz', nullable: true })
+  tokensRevokedBefore: Date | null;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
+  updatedAt: Date;
+}

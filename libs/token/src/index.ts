@@ -1,0 +1,2 @@
+export * from './revoked-token.entity';
+export * from './signing-key.entity';

@@ -1,0 +1,16 @@
+import { CreateAgents1700000000001 } from './001-create-agents';
+import { CreateCredentials1700000000002 } from './002-create-credentials';
+import { CreateSigningKeys1700000000003 } from './003-create-signing-keys';
+import { CreateRevokedTokensAndAuditEvents1700000000004 } from './004-create-revoked-tokens-and-audit-events';
+import { AddCredentialsVaultPath1700000000005 } from './005-add-credentials-vault-path';
+import { AddCredentialsVaultVersion1700000000006 } from './006-add-credentials-vault-version';
+
+/** Every migration, in order. Listed explicitly: globs break in bundled builds. */
+export const migrations = [
+  CreateAgents1700000000001,
+  CreateCredentials1700000000002,
+  CreateSigningKeys1700000000003,
+  CreateRevokedTokensAndAuditEvents1700000000004,
+  AddCredentialsVaultPath1700000000005,
+  AddCredentialsVaultVersion1700000000006,
+];
