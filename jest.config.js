@@ -21,7 +21,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': [
       'ts-jest',
-      { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false },
+      { tsconfig: 'tsconfig.json', diagnostics: false },
     ],
   },
   moduleNameMapper: Object.fromEntries(

@@ -1,7 +1,15 @@
+import helmet from '@fastify/helmet';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type AppConfig } from '@agentidp/config';
-import { AllExceptionsFilter, createValidationPipe, generateRequestId } from '@agentidp/common';
+import {
+  AllExceptionsFilter,
+  createValidationPipe,
+  DomainException,
+  ErrorCode,
+  generateRequestId,
+} from '@agentidp/common';
+import type { IncomingHttpHeaders } from 'node:http';
 import { AppModule } from './app.module';
 import { createLogger } from './logger';
 
@@ -28,14 +36,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: createLogger(config),
     abortOnError: false,
   });
   app.setGlobalPrefix('api/v1', { exclude: UNPREFIXED });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(createValidationPipe());
-  app.useSecurityHeaders({
+  // An API serves no documents: the strictest policy fits.
+  await app.register(helmet, {
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });
   if (config.http.corsOrigins.length) {
@@ -45,8 +54,37 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     });
   }
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request) => {
+    assertContentType(request.method, request.url, request.headers);
+  });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   return app;
+}
+
+const OAUTH_ROUTE = /^\/api\/v1\/token(\/|\?|$)/;
+
+/**
+ * Bodies must be JSON (or, on the OAuth endpoints, form-encoded as RFC 6749 says). Anything else is
+ * refused with 415 before parsing, so an unexpected type can never reach a handler as a raw value.
+ */
+function assertContentType(method: string, url: string, headers: IncomingHttpHeaders): void {
+  if (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') return;
+  const hasBody =
+    headers['transfer-encoding'] !== undefined ||
+    (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  if (!hasBody) return;
+  const type = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const allowed = OAUTH_ROUTE.test(url)
+    ? type === 'application/x-www-form-urlencoded' || type === 'application/json'
+    : type === 'application/json';
+  if (!allowed) {
+    throw new DomainException(
+      ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+      OAUTH_ROUTE.test(url)
+        ? 'Send application/x-www-form-urlencoded (or application/json)'
+        : 'Send application/json',
+    );
+  }
 }

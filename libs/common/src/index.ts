@@ -6,3 +6,4 @@ export * from './oauth.exception';
 export * from './parse-uuid.pipe';
 export * from './request-id';
 export * from './validation';
+export * from './request-context';

@@ -1,22 +1,29 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { AppConfig } from './app-config';
 import { loadDotEnv } from './dotenv';
 
 /**
- * Provides the typed {@link AppConfig} to the whole application. `.env` is read first when present
- * (real environment variables win), then everything is validated once.
+ * Provides the typed {@link AppConfig} to the whole application: the one given (the entry points
+ * validate first, to fail with one clear message), or the environment (`.env` first when present).
  */
 @Global()
-@Module({
-  providers: [
-    {
-      provide: AppConfig,
-      useFactory: () => {
-        loadDotEnv();
-        return AppConfig.fromEnv(process.env);
-      },
-    },
-  ],
-  exports: [AppConfig],
-})
-export class ConfigModule {}
+@Module({})
+export class ConfigModule {
+  static forRoot(config?: AppConfig): DynamicModule {
+    return {
+      module: ConfigModule,
+      providers: [
+        config
+          ? { provide: AppConfig, useValue: config }
+          : {
+              provide: AppConfig,
+              useFactory: () => {
+                loadDotEnv();
+                return AppConfig.fromEnv(process.env);
+              },
+            },
+      ],
+      exports: [AppConfig],
+    };
+  }
+}

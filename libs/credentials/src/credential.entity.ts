@@ -1,5 +1,4 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { Agent } from '@agentidp/agents';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export enum CredentialStatus {
   Active = 'active',
@@ -11,12 +10,9 @@ export class Credential {
   @PrimaryColumn('uuid')
   id: string;
 
+  /** The owning agent (FK with ON DELETE CASCADE in migration 002); the agent id is the client_id. */
   @Column({ name: 'agent_id', type: 'uuid' })
   agentId: string;
-
-  @ManyToOne(() => Agent, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'agent_id' })
-  agent?: Agent;
 
   @Column({ type: 'varchar', length: 16, default: CredentialStatus.Active })
   status: CredentialStatus;

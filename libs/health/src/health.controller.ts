@@ -1,11 +1,13 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { HealthCheckResult } from '@nestjs/terminus';
+import { Public } from '@agentidp/auth';
 import { ReadinessCheck } from './readiness-check';
 
 const DATABASE_TIMEOUT_MS = 2000;
 
 @Controller('health')
+@Public()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

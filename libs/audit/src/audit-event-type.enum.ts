@@ -1,0 +1,21 @@
+/** What an audit event records. Stable strings: filters and alerts match on them. */
+export enum AuditEventType {
+  AgentCreated = 'agent.created',
+  AgentUpdated = 'agent.updated',
+  AgentSuspended = 'agent.suspended',
+  AgentActivated = 'agent.activated',
+  AgentDeleted = 'agent.deleted',
+  CredentialCreated = 'credential.created',
+  CredentialRotated = 'credential.rotated',
+  CredentialDeleted = 'credential.deleted',
+  CredentialMigratedToVault = 'credential.migrated_to_vault',
+  TokenIssued = 'token.issued',
+  TokenDenied = 'token.denied',
+  TokenRevoked = 'token.revoked',
+  ClientLockedOut = 'client.locked_out',
+  RateLimited = 'request.rate_limited',
+  VaultError = 'vault.error',
+  SigningKeyRotated = 'signing_key.rotated',
+  AdminBootstrapped = 'admin.bootstrapped',
+  AdminCredentialCreated = 'admin.credential_created',
+}

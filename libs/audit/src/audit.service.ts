@@ -1,0 +1,140 @@
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { RequestContext } from '@agentidp/common';
+import { DataSource, type QueryDeepPartialEntity } from 'typeorm';
+import { chainHash, GENESIS_HASH } from './audit-chain';
+import { AuditEvent, AuditOutcome } from './audit-event.entity';
+import type { AuditEventType } from './audit-event-type.enum';
+
+export interface AuditRecord {
+  type: AuditEventType;
+  outcome: AuditOutcome;
+  actorAgentId?: string | null;
+  targetType?: 'agent' | 'credential' | 'token' | 'client' | 'signing_key' | null;
+  targetId?: string | null;
+  /** Never a secret: ids, reasons, scopes, counts. */
+  details?: Record<string, unknown>;
+}
+
+interface Pending extends AuditRecord {
+  occurredAt: Date;
+  requestId: string | null;
+  clientIp: string | null;
+}
+
+const FLUSH_INTERVAL_MS = 100;
+const MAX_BATCH = 500;
+const MAX_QUEUE = 100_000;
+/** Serialises chain appends across replicas. */
+const AUDIT_LOCK_KEY = '7017851454063191409';
+
+/**
+ * Appends audit events without making callers wait: events queue in memory and are written in
+ * batches (one transaction, one chain extension per batch), so high token rates do not turn audit
+ * writes into the bottleneck. A clean shutdown flushes everything before the pool closes.
+ */
+@Injectable()
+export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
+  private readonly logger = new Logger(AuditService.name);
+  private queue: Pending[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+  private dropped = 0;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  record(event: AuditRecord): void {
+    if (this.queue.length >= MAX_QUEUE) {
+      this.dropped += 1;
+      if (this.dropped === 1 || this.dropped % 1000 === 0) {
+        this.logger.error(
+          `Audit queue full: ${this.dropped} events dropped (database unavailable?)`,
+        );
+      }
+      return;
+    }
+    const context = RequestContext.current();
+    this.queue.push({
+      ...event,
+      occurredAt: new Date(),
+      requestId: context?.requestId ?? null,
+      clientIp: context?.clientIp ?? null,
+    });
+    if (this.queue.length >= MAX_BATCH) void this.flush();
+  }
+
+  /** Writes everything queued so far. Safe to call concurrently; resolves when the queue is empty. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.queue.length === 0) return;
+    this.flushing = this.writeAll().finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, MAX_BATCH);
+      try {
+        await this.writeBatch(batch);
+        this.queue.splice(0, batch.length);
+      } catch (error) {
+        this.logger.warn(
+          `Audit write failed; ${this.queue.length} events kept for retry: ${(error as Error).message}`,
+        );
+        return;
+      }
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
+      const last = await manager.query<{ id: string; hash: string }[]>(
+        'SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1',
+      );
+      let prevHash = last[0]?.hash ?? GENESIS_HASH;
+      let nextId = BigInt(last[0]?.id ?? '0');
+      const rows = batch.map((event) => {
+        nextId += 1n;
+        const row = {
+          id: nextId.toString(),
+          occurredAt: event.occurredAt,
+          type: event.type,
+          outcome: event.outcome,
+          actorAgentId: event.actorAgentId ?? null,
+          targetType: event.targetType ?? null,
+          targetId: event.targetId ?? null,
+          requestId: event.requestId,
+          clientIp: event.clientIp,
+          details: event.details ?? {},
+        };
+        const hash = chainHash(prevHash, row);
+        const entity = { ...row, prevHash, hash };
+        prevHash = hash;
+        return entity;
+      });
+      await manager.insert(AuditEvent, rows as QueryDeepPartialEntity<AuditEvent>[]);
+    });
+  }
+}

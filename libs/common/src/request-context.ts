@@ -1,0 +1,38 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { Observable } from 'rxjs';
+
+export interface RequestContextData {
+  requestId: string;
+  clientIp: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContextData>();
+
+/** The current request's id and client address, for audit events and log lines deep in services. */
+export const RequestContext = {
+  current(): RequestContextData | undefined {
+    return storage.getStore();
+  },
+  run<T>(data: RequestContextData, fn: () => T): T {
+    return storage.run(data, fn);
+  },
+};
+
+/** Runs each handler inside a {@link RequestContext}. */
+@Injectable()
+export class RequestContextInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const data = { requestId: String(request.id), clientIp: request.ip };
+    return new Observable((subscriber) =>
+      storage.run(data, () => next.handle().subscribe(subscriber)),
+    );
+  }
+}

@@ -1,0 +1,154 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
+import { isUuid } from '@agentidp/common';
+import { DataSource } from 'typeorm';
+import { bootstrapCredentialId, credentialIdFromSecret } from './client-secret';
+import { SecretStrategy, type SecretRef } from './secret-strategy';
+import { VerifiedSecretCache } from './verified-secret-cache';
+
+/** The client a token request authenticated as, with what issuing a token needs to know. */
+export interface AuthenticatedClient {
+  agentId: string;
+  credentialId: string;
+  secretVersion: number;
+  agentActive: boolean;
+  allowedScopes: string[];
+}
+
+export type AuthenticationResult =
+  | { ok: true; client: AuthenticatedClient }
+  | { ok: false; reason: 'unknown_client' | 'wrong_secret' | 'expired_credential' };
+
+interface AuthRow {
+  id: string;
+  agent_id: string;
+  secret_hash: string | null;
+  secret_version: number;
+  vault_path: string | null;
+  vault_version: number | null;
+  expires_at: Date | null;
+  agent_status: string;
+  allowed_scopes: string[];
+}
+
+/** One indexed lookup by primary key: the credential named by the secret, joined to its agent. */
+const LOOKUP_SQL = `
+  SELECT c.id, c.agent_id, c.secret_hash, c.secret_version, c.vault_path, c.vault_version,
+         c.expires_at, a.status AS agent_status, a.allowed_scopes
+    FROM credentials c
+    JOIN agents a ON a.id = c.agent_id
+   WHERE c.id = $1`;
+
+const LAST_USED_INTERVAL_MS = 60_000;
+
+/**
+ * Checks a client_id/client_secret pair: the token endpoint's hot path. It costs one row lookup and
+ * one secret check whatever the number of credentials (the secret names its credential); a warm
+ * secret is checked against {@link VerifiedSecretCache} instead of bcrypt or Vault.
+ */
+@Injectable()
+export class ClientAuthenticator {
+  private readonly logger = new Logger(ClientAuthenticator.name);
+  private readonly lastUsedWritten = new Map<string, number>();
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly secrets: SecretStrategy,
+    private readonly cache: VerifiedSecretCache,
+    private readonly audit: AuditService,
+  ) {}
+
+  async authenticate(clientId: string, secret: string): Promise<AuthenticationResult> {
+    if (!isUuid(clientId) || secret.length === 0 || secret.length > 512) {
+      return { ok: false, reason: 'unknown_client' };
+    }
+    const agentId = clientId.toLowerCase();
+    const credentialId = credentialIdFromSecret(secret) ?? bootstrapCredentialId(agentId);
+    const rows = await this.dataSource.query<AuthRow[]>(LOOKUP_SQL, [credentialId]);
+    const row = rows[0];
+    if (!row || row.agent_id !== agentId) return { ok: false, reason: 'unknown_client' };
+    if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
+      return { ok: false, reason: 'expired_credential' };
+    }
+
+    const binding = VerifiedSecretCache.binding(row.id, row.secret_version, row.vault_version);
+    if (!this.cache.matches(binding, secret)) {
+      const verified = await this.verifyOnce(binding, toRef(row), secret);
+      if (!verified) return { ok: false, reason: 'wrong_secret' };
+      this.cache.remember(binding, secret);
+      await this.migrateIfWanted(row, secret);
+    }
+
+    this.touchLastUsed(row.id);
+    return {
+      ok: true,
+      client: {
+        agentId: row.agent_id,
+        credentialId: row.id,
+        secretVersion: row.secret_version,
+        agentActive: row.agent_status === 'active',
+        allowedScopes: row.allowed_scopes,
+      },
+    };
+  }
+
+  /** Concurrent cold requests with the same secret share one slow verification. */
+  private verifyOnce(binding: string, ref: SecretRef, secret: string): Promise<boolean> {
+    const key = `${binding}:${secret}`;
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const verification = this.secrets.verify(ref, secret).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, verification);
+    return verification;
+  }
+
+  private async migrateIfWanted(row: AuthRow, secret: string): Promise<void> {
+    try {
+      const stored = await this.secrets.afterVerified(toRef(row), secret);
+      if (!stored) return;
+      // Only the row that was verified moves: a concurrent rotation wins and the copy is dropped.
+      const result = await this.dataSource.query<[unknown[], number]>(
+        `UPDATE credentials
+            SET secret_hash = NULL, vault_path = $2, vault_version = $3, updated_at = now()
+          WHERE id = $1 AND secret_version = $4 AND vault_path IS NULL`,
+        [row.id, stored.vaultPath, stored.vaultVersion, row.secret_version],
+      );
+      if (result[1] > 0) {
+        this.audit.record({
+          type: AuditEventType.CredentialMigratedToVault,
+          outcome: AuditOutcome.Success,
+          targetType: 'credential',
+          targetId: row.id,
+          details: { agentId: row.agent_id },
+        });
+      }
+    } catch (error) {
+      // Migration is best effort: the client already authenticated, and bcrypt still works.
+      this.logger.warn(`Could not move credential ${row.id} to Vault: ${(error as Error).message}`);
+    }
+  }
+
+  /** `lastUsedAt` at minute resolution: one write a minute per credential, off the response path. */
+  private touchLastUsed(credentialId: string): void {
+    const now = Date.now();
+    const last = this.lastUsedWritten.get(credentialId) ?? 0;
+    if (now - last < LAST_USED_INTERVAL_MS) return;
+    this.lastUsedWritten.set(credentialId, now);
+    if (this.lastUsedWritten.size > 100_000) this.lastUsedWritten.clear();
+    this.dataSource
+      .query('UPDATE credentials SET last_used_at = now() WHERE id = $1', [credentialId])
+      .catch((error: Error) => this.logger.warn(`Could not record last use: ${error.message}`));
+  }
+}
+
+function toRef(row: AuthRow): SecretRef {
+  return {
+    credentialId: row.id,
+    agentId: row.agent_id,
+    secretHash: row.secret_hash,
+    vaultPath: row.vault_path,
+    vaultVersion: row.vault_version,
+  };
+}

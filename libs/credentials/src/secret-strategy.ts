@@ -1,0 +1,55 @@
+/** Where one credential's secret lives; what a strategy needs to verify, replace or remove it. */
+export interface SecretRef {
+  credentialId: string;
+  agentId: string;
+  secretHash: string | null;
+  vaultPath: string | null;
+  vaultVersion: number | null;
+}
+
+/** What a strategy stored; written to the credential row as is. */
+export interface StoredSecret {
+  secretHash: string | null;
+  vaultPath: string | null;
+  vaultVersion: number | null;
+}
+
+export type SecretStoreKind = 'bcrypt' | 'vault';
+
+/**
+ * The secret store, chosen once by configuration (see `secretStrategyProvider`). New and rotated
+ * secrets go where the strategy puts them; verification and removal follow what each row points
+ * at, so credentials of both kinds keep working side by side.
+ */
+export abstract class SecretStrategy {
+  abstract readonly kind: SecretStoreKind;
+
+  /** Stores the secret of a new credential. */
+  abstract store(
+    ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
+    secret: string,
+  ): Promise<StoredSecret>;
+
+  /** Stores a rotated secret for an existing credential (its row is locked by the caller). */
+  abstract replace(current: SecretRef, secret: string): Promise<StoredSecret>;
+
+  /** True when `presented` is the credential's current secret. Constant-time where it compares. */
+  abstract verify(current: SecretRef, presented: string): Promise<boolean>;
+
+  /** Removes every stored copy of the secret, for good. */
+  abstract remove(current: SecretRef): Promise<void>;
+
+  /** Undoes a {@link store} whose row could not be saved, so no orphan secret is left behind. */
+  abstract discard(
+    ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
+    stored: StoredSecret,
+  ): Promise<void>;
+
+  /**
+   * Called after a successful verification; the Vault strategy uses it to move a bcrypt-backed
+   * credential into Vault with the secret just presented. Returns the new storage, or null.
+   */
+  async afterVerified(_current: SecretRef, _presented: string): Promise<StoredSecret | null> {
+    return null;
+  }
+}

@@ -1,0 +1,302 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createAgent, createCredential, requestToken, tokenFor } from './support/api';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const run = promisify(execFile);
+
+function decodePayload(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+}
+
+describe('OAuth 2.0 client_credentials flow', () => {
+  let t: TestApp;
+  let admin: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    admin = await t.adminToken();
+  });
+
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('issues an RFC 9068 access token that verifies against the JWKS', async () => {
+    const agent = await createAgent(t, admin, {
+      allowedScopes: ['invoices:read', 'invoices:write'],
+    });
+    const credential = await createCredential(t, admin, agent.id);
+    expect(credential.clientSecret).toMatch(/^aidp_[A-Za-z0-9_-]{70}$/);
+
+    const response = await requestToken(t, credential.clientId, credential.clientSecret, {
+      scope: 'invoices:read',
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers.pragma).toBe('no-cache');
+    expect(response.body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: 'invoices:read',
+    });
+
+    const token = (response.body as { access_token: string }).access_token;
+    const header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
+    expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+    const claims = decodePayload(token);
+    expect(claims).toMatchObject({
+      iss: t.config.http.publicUrl,
+      sub: agent.id,
+      client_id: agent.id,
+      aud: t.config.token.audience,
+      scope: 'invoices:read',
+    });
+    expect(typeof claims.jti).toBe('string');
+    expect((claims.exp as number) - (claims.iat as number)).toBe(3600);
+  });
+
+  it('grants every allowed scope when none is asked for, and refuses a wider one', async () => {
+    const agent = await createAgent(t, admin, { allowedScopes: ['a', 'b'] });
+    const credential = await createCredential(t, admin, agent.id);
+    const all = await requestToken(t, credential.clientId, credential.clientSecret);
+    expect(all.body.scope).toBe('a b');
+    const wider = await requestToken(t, credential.clientId, credential.clientSecret, {
+      scope: 'a c',
+    });
+    expect(wider.status).toBe(400);
+    expect(wider.body.error).toBe('invalid_scope');
+  });
+
+  it('accepts client_secret_basic with form-urlencoded credentials', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    const basic = Buffer.from(
+      `${encodeURIComponent(credential.clientId)}:${encodeURIComponent(credential.clientSecret)}`,
+    ).toString('base64');
+    const response = await t.http
+      .post('/api/v1/token')
+      .set('authorization', `Basic ${basic}`)
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    expect(response.status).toBe(200);
+  });
+
+  it('accepts a JSON body too', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    const response = await t.http.post('/api/v1/token').send({
+      grant_type: 'client_credentials',
+      client_id: credential.clientId,
+      client_secret: credential.clientSecret,
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('answers RFC 6749 errors without telling a wrong id from a wrong secret', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    const other = await createAgent(t, admin);
+
+    const wrongSecret = await t.http
+      .post('/api/v1/token')
+      .auth(credential.clientId, `${credential.clientSecret.slice(0, -2)}xx`)
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    const wrongId = await t.http
+      .post('/api/v1/token')
+      .auth(other.id, credential.clientSecret)
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    for (const response of [wrongSecret, wrongId]) {
+      expect(response.status).toBe(401);
+      expect(response.headers['www-authenticate']).toMatch(/^Basic/);
+      expect(response.body).toMatchObject({
+        error: 'invalid_client',
+        error_description: 'Client authentication failed',
+      });
+    }
+
+    const post = await requestToken(t, credential.clientId, 'aidp_wrong');
+    expect(post.status).toBe(401);
+    expect(post.body.error).toBe('invalid_client');
+
+    const grantType = await requestToken(t, credential.clientId, credential.clientSecret, {
+      grant_type: 'authorization_code',
+    });
+    expect(grantType.status).toBe(400);
+    expect(grantType.body.error).toBe('unsupported_grant_type');
+
+    const missing = await t.http
+      .post('/api/v1/token')
+      .type('form')
+      .send({ client_id: credential.clientId });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toBe('invalid_request');
+
+    const repeated = await t.http
+      .post('/api/v1/token')
+      .type('form')
+      .send('grant_type=client_credentials&grant_type=client_credentials');
+    expect(repeated.status).toBe(400);
+    expect(repeated.body.error).toBe('invalid_request');
+
+    const both = await t.http
+      .post('/api/v1/token')
+      .auth(credential.clientId, credential.clientSecret)
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_secret: credential.clientSecret });
+    expect(both.status).toBe(400);
+    expect(both.body.error).toBe('invalid_request');
+  });
+
+  it('stops the old secret at once on rotation and the deleted one on deletion', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    const oldToken = await tokenFor(t, credential.clientId, credential.clientSecret);
+
+    const rotated = await t.http
+      .post(`/api/v1/agents/${agent.id}/credentials/${credential.credentialId}/rotate`)
+      .set('authorization', `Bearer ${admin}`);
+    expect(rotated.status).toBe(200);
+    expect(rotated.headers['cache-control']).toBe('no-store');
+    const newSecret = (rotated.body as { clientSecret: string }).clientSecret;
+    expect(newSecret).not.toBe(credential.clientSecret);
+
+    expect((await requestToken(t, credential.clientId, credential.clientSecret)).body.error).toBe(
+      'invalid_client',
+    );
+    expect((await requestToken(t, credential.clientId, newSecret)).status).toBe(200);
+    const introspected = await t.http
+      .post('/api/v1/token/introspect')
+      .set('authorization', `Bearer ${admin}`)
+      .type('form')
+      .send({ token: oldToken });
+    expect(introspected.body).toEqual({ active: false });
+
+    const deleted = await t.http
+      .delete(`/api/v1/agents/${agent.id}/credentials/${credential.credentialId}`)
+      .set('authorization', `Bearer ${admin}`);
+    expect(deleted.status).toBe(204);
+    expect((await requestToken(t, credential.clientId, newSecret)).body.error).toBe(
+      'invalid_client',
+    );
+  });
+
+  it('keeps several credentials of one agent valid side by side', async () => {
+    const agent = await createAgent(t, admin);
+    const first = await createCredential(t, admin, agent.id);
+    const second = await createCredential(t, admin, agent.id);
+    expect((await requestToken(t, first.clientId, first.clientSecret)).status).toBe(200);
+    expect((await requestToken(t, second.clientId, second.clientSecret)).status).toBe(200);
+    expect((await requestToken(t, first.clientId, second.clientSecret)).status).toBe(200);
+  });
+
+  it('refuses tokens to a suspended agent and deactivates the ones it holds', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    const token = await tokenFor(t, credential.clientId, credential.clientSecret);
+
+    const suspended = await t.http
+      .patch(`/api/v1/agents/${agent.id}`)
+      .set('authorization', `Bearer ${admin}`)
+      .send({ status: 'suspended' });
+    expect(suspended.body.status).toBe('suspended');
+
+    const refused = await requestToken(t, credential.clientId, credential.clientSecret);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('unauthorized_client');
+    const introspected = await t.http
+      .post('/api/v1/token/introspect')
+      .set('authorization', `Bearer ${admin}`)
+      .type('form')
+      .send({ token });
+    expect(introspected.body).toEqual({ active: false });
+
+    await t.http
+      .patch(`/api/v1/agents/${agent.id}`)
+      .set('authorization', `Bearer ${admin}`)
+      .send({ status: 'active' });
+    expect((await requestToken(t, credential.clientId, credential.clientSecret)).status).toBe(200);
+  });
+
+  it('deactivates the tokens of a deleted agent', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    const token = await tokenFor(t, credential.clientId, credential.clientSecret);
+    expect(
+      (await t.http.delete(`/api/v1/agents/${agent.id}`).set('authorization', `Bearer ${admin}`))
+        .status,
+    ).toBe(204);
+    const introspected = await t.http
+      .post('/api/v1/token/introspect')
+      .set('authorization', `Bearer ${admin}`)
+      .type('form')
+      .send({ token });
+    expect(introspected.body).toEqual({ active: false });
+    expect((await requestToken(t, credential.clientId, credential.clientSecret)).body.error).toBe(
+      'invalid_client',
+    );
+  });
+
+  it('introspects a tampered token as inactive', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    const token = await tokenFor(t, credential.clientId, credential.clientSecret);
+    const [header, payload, signature] = token.split('.');
+    const claims = decodePayload(token);
+    const forged = Buffer.from(JSON.stringify({ ...claims, scope: 'admin' })).toString('base64url');
+    for (const candidate of [
+      `${header}.${forged}.${signature}`,
+      `${header}.${payload}.${signature.slice(0, -4)}AAAA`,
+      'garbage',
+    ]) {
+      const response = await t.http
+        .post('/api/v1/token/introspect')
+        .set('authorization', `Bearer ${admin}`)
+        .type('form')
+        .send({ token: candidate });
+      expect(response.body).toEqual({ active: false });
+    }
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.`;
+    const none = await t.http.get('/api/v1/agents').set('authorization', `Bearer ${unsigned}`);
+    expect(none.status).toBe(401);
+  });
+
+  it('publishes RFC 8414 metadata and works with a standard OAuth client library', async () => {
+    const metadata = await t.http.get('/.well-known/oauth-authorization-server');
+    expect(metadata.body).toMatchObject({
+      issuer: t.config.http.publicUrl,
+      token_endpoint: `${t.config.http.publicUrl}/api/v1/token`,
+      grant_types_supported: ['client_credentials'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    });
+
+    // The issuer must be reachable at the URL it names: restart with PUBLIC_URL = the bound address.
+    const agent = await createAgent(t, admin, { allowedScopes: ['x'] });
+    const credential = await createCredential(t, admin, agent.id);
+    await t.restart({ PUBLIC_URL: t.baseUrl, PORT: new URL(t.baseUrl).port });
+    for (const method of ['client_secret_basic', 'client_secret_post']) {
+      const { stdout } = await run(process.execPath, [
+        join(__dirname, 'oauth-client', 'standard-client.mjs'),
+        t.baseUrl,
+        credential.clientId,
+        credential.clientSecret,
+        method,
+      ]);
+      const result = JSON.parse(stdout) as Record<string, Record<string, unknown>>;
+      expect(result.header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+      expect(result.claims).toMatchObject({ sub: agent.id, client_id: agent.id, scope: 'x' });
+      expect(result.introspection).toMatchObject({ active: true, client_id: agent.id });
+      expect(result.afterRevocation).toEqual({ active: false });
+    }
+    admin = await t.adminToken();
+  });
+});
