@@ -9,8 +9,9 @@ import { CredentialsModule } from '@agentidp/credentials';
 import { DatabaseModule } from '@agentidp/database';
 import { HealthModule } from '@agentidp/health';
 import { TokenModule } from '@agentidp/token';
+import { VaultModule, VaultReadinessCheck, VaultSecretStrategy } from '@agentidp/vault';
 
-/** Wiring only: which modules make up the server. */
+/** Wiring only: which modules make up the server. Vault's are there only when VAULT_ADDR is set. */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -20,10 +21,13 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         AuditModule,
-        CredentialsModule.forRoot(),
+        ...(config.vault ? [VaultModule.forRoot({ ...config.vault, isGlobal: true })] : []),
+        CredentialsModule.forRoot({
+          vaultStrategy: config.vault ? VaultSecretStrategy : undefined,
+        }),
         AgentsModule,
         TokenModule,
-        HealthModule.forRoot(),
+        HealthModule.forRoot({ readiness: config.vault ? VaultReadinessCheck : undefined }),
       ],
       providers: [
         { provide: APP_GUARD, useClass: BearerAuthGuard },

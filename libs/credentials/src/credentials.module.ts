@@ -1,17 +1,18 @@
-import { Module, type DynamicModule, type ModuleMetadata, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { BcryptHasher } from './bcrypt-hasher';
+import { BcryptSecretStrategy } from './bcrypt-secret.strategy';
 import { ClientAuthenticator } from './client-authenticator';
 import { Credential } from './credential.entity';
 import { CredentialsController } from './credentials.controller';
 import { CredentialsService } from './credentials.service';
-import type { SecretStrategy } from './secret-strategy';
+import { SecretStrategy } from './secret-strategy';
 import { secretStrategyProvider } from './secret-strategy.provider';
 import { VerifiedSecretCache } from './verified-secret-cache';
 
 export interface CredentialsModuleOptions {
-  /** The Vault strategy class and the module providing what it injects (VaultModule). */
-  vault?: { strategy: Type<SecretStrategy>; imports: ModuleMetadata['imports'] };
+  /** The Vault strategy, in Vault mode; its dependencies come from the (global) VaultModule. */
+  vaultStrategy?: Type<SecretStrategy>;
 }
 
 @Module({})
@@ -20,16 +21,24 @@ export class CredentialsModule {
     return {
       module: CredentialsModule,
       global: true,
-      imports: [TypeOrmModule.forFeature([Credential]), ...(options.vault?.imports ?? [])],
+      imports: [TypeOrmModule.forFeature([Credential])],
       controllers: [CredentialsController],
       providers: [
         BcryptHasher,
         VerifiedSecretCache,
-        secretStrategyProvider(options.vault?.strategy),
+        BcryptSecretStrategy,
+        secretStrategyProvider(options.vaultStrategy),
         CredentialsService,
         ClientAuthenticator,
       ],
-      exports: [CredentialsService, ClientAuthenticator, VerifiedSecretCache, BcryptHasher],
+      exports: [
+        CredentialsService,
+        ClientAuthenticator,
+        VerifiedSecretCache,
+        BcryptHasher,
+        BcryptSecretStrategy,
+        SecretStrategy,
+      ],
     };
   }
 }

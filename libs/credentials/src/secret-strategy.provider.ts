@@ -14,12 +14,16 @@ export function secretStrategyProvider(
 ): FactoryProvider<SecretStrategy> {
   return {
     provide: SecretStrategy,
-    inject: [AppConfig, ModuleRef],
-    useFactory: async (config: AppConfig, moduleRef: ModuleRef): Promise<SecretStrategy> => {
+    inject: [AppConfig, ModuleRef, BcryptSecretStrategy],
+    useFactory: async (
+      config: AppConfig,
+      moduleRef: ModuleRef,
+      bcrypt: BcryptSecretStrategy,
+    ): Promise<SecretStrategy> => {
       const kind = config.secretStore;
       switch (kind) {
         case 'bcrypt':
-          return moduleRef.create(BcryptSecretStrategy);
+          return bcrypt;
         case 'vault':
           if (!vaultStrategy)
             throw new Error('VAULT_ADDR is set but this build has no Vault secret strategy');

@@ -1,0 +1,150 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
+import { DomainException, ErrorCode } from '@agentidp/common';
+import {
+  BcryptSecretStrategy,
+  SecretStrategy,
+  type SecretRef,
+  type StoredSecret,
+} from '@agentidp/credentials';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { VaultClient } from './vault.client';
+import { VaultError } from './vault.errors';
+import { VAULT_MODULE_OPTIONS, type VaultModuleOptions } from './vault.options';
+
+const SECRET_FIELD = 'clientSecret';
+
+/**
+ * Secrets in Vault KV v2 at `{mount}/data/agentidp/agents/{agentId}/credentials/{credentialId}`
+ * (field `clientSecret`); the row keeps only that path and the current KV version. Credentials from
+ * before Vault was enabled keep their bcrypt hash and are verified by bcrypt; a rotation moves them.
+ */
+@Injectable()
+export class VaultSecretStrategy extends SecretStrategy {
+  readonly kind = 'vault' as const;
+  private readonly logger = new Logger(VaultSecretStrategy.name);
+
+  constructor(
+    private readonly vault: VaultClient,
+    private readonly bcrypt: BcryptSecretStrategy,
+    private readonly audit: AuditService,
+    @Inject(VAULT_MODULE_OPTIONS) private readonly options: VaultModuleOptions,
+  ) {
+    super();
+  }
+
+  /** The KV v2 data path for a credential, exactly as the runbook gives it. */
+  static dataPath(mount: string, agentId: string, credentialId: string): string {
+    return `${mount}/data/agentidp/agents/${agentId}/credentials/${credentialId}`;
+  }
+
+  /** The metadata path beside a stored data path (deleting it removes every version). */
+  static metadataPath(dataPath: string): string {
+    const index = dataPath.indexOf('/data/agentidp/');
+    if (index < 0) throw new Error('Not an AgentIdP KV v2 data path');
+    return `${dataPath.slice(0, index)}/metadata/agentidp/${dataPath.slice(index + '/data/agentidp/'.length)}`;
+  }
+
+  async store(
+    ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
+    secret: string,
+  ): Promise<StoredSecret> {
+    const path = VaultSecretStrategy.dataPath(this.vault.mount, ref.agentId, ref.credentialId);
+    // cas 0: a new credential must not overwrite anything already there.
+    const version = await this.guard('write', ref.credentialId, () =>
+      this.vault.kvWrite(path, { [SECRET_FIELD]: secret }, 0),
+    );
+    return { secretHash: null, vaultPath: path, vaultVersion: version };
+  }
+
+  async replace(current: SecretRef, secret: string): Promise<StoredSecret> {
+    // The caller holds the row lock, so writes to one path are already serialised; a new KV
+    // version keeps the old one in Vault's history. A bcrypt-backed credential moves to Vault here.
+    const path =
+      current.vaultPath ??
+      VaultSecretStrategy.dataPath(this.vault.mount, current.agentId, current.credentialId);
+    const version = await this.guard('write', current.credentialId, () =>
+      this.vault.kvWrite(path, { [SECRET_FIELD]: secret }),
+    );
+    return { secretHash: null, vaultPath: path, vaultVersion: version };
+  }
+
+  async verify(current: SecretRef, presented: string): Promise<boolean> {
+    if (!current.vaultPath) return this.bcrypt.verify(current, presented);
+    const path = current.vaultPath;
+    const stored = await this.guard('read', current.credentialId, () =>
+      this.vault.kvRead(path, current.vaultVersion ?? undefined),
+    );
+    const value = stored.data?.[SECRET_FIELD];
+    if (typeof value !== 'string') {
+      throw this.failure('read', current.credentialId, new VaultError('not_found', 'read'));
+    }
+    return constantTimeEquals(value, presented);
+  }
+
+  async remove(current: SecretRef): Promise<void> {
+    if (!current.vaultPath) return;
+    const metadata = VaultSecretStrategy.metadataPath(current.vaultPath);
+    await this.guard('write', current.credentialId, () => this.vault.kvDestroyAll(metadata));
+  }
+
+  async discard(
+    ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
+    stored: StoredSecret,
+  ): Promise<void> {
+    if (!stored.vaultPath) return;
+    await this.vault.kvDestroyAll(VaultSecretStrategy.metadataPath(stored.vaultPath));
+    this.logger.warn(
+      `Removed the Vault secret of credential ${ref.credentialId}: its row could not be saved`,
+    );
+  }
+
+  override async afterVerified(current: SecretRef, presented: string): Promise<StoredSecret | null> {
+    if (!this.options.migrateOnUse || current.vaultPath) return null;
+    return this.replace(current, presented);
+  }
+
+  private async guard<T>(
+    operation: 'read' | 'write',
+    credentialId: string,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof VaultError) throw this.failure(operation, credentialId, error);
+      throw error;
+    }
+  }
+
+  private failure(
+    operation: 'read' | 'write',
+    credentialId: string,
+    error: VaultError,
+  ): DomainException {
+    this.logger.warn(`${error.message} for credential ${credentialId}`);
+    this.audit.record({
+      type: AuditEventType.VaultError,
+      outcome: AuditOutcome.Failure,
+      targetType: 'credential',
+      targetId: credentialId,
+      details: { operation: error.operation, kind: error.kind, status: error.status ?? null },
+    });
+    return operation === 'read'
+      ? new DomainException(
+          ErrorCode.VAULT_READ_ERROR,
+          'The secret store (Vault) could not be read',
+        )
+      : new DomainException(
+          ErrorCode.VAULT_WRITE_ERROR,
+          'The secret store (Vault) could not be written',
+        );
+  }
+}
+
+/** Equal-length digests first, so the comparison time says nothing about the secret's length. */
+function constantTimeEquals(a: string, b: string): boolean {
+  const left = createHash('sha256').update(a).digest();
+  const right = createHash('sha256').update(b).digest();
+  return timingSafeEqual(left, right);
+}

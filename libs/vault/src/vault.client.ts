@@ -1,0 +1,178 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { VaultError } from './vault.errors';
+import { VAULT_MODULE_OPTIONS, type VaultModuleOptions } from './vault.options';
+
+interface VaultResponse<T> {
+  status: number;
+  body: T | undefined;
+}
+
+export interface KvSecret {
+  data: Record<string, unknown> | null;
+  version: number;
+}
+
+export interface TokenLookup {
+  ttl: number;
+  renewable: boolean;
+  expireTime: string | null;
+  creationTtl: number;
+  policies: string[];
+}
+
+export interface VaultHealth {
+  initialized: boolean;
+  sealed: boolean;
+  standby: boolean;
+  version?: string;
+}
+
+/**
+ * The one class that speaks Vault's HTTP API, on `fetch` with a timeout on every call. Chosen over
+ * node-vault because that has no KV v2 helpers and no default timeout, and swaps its own token on
+ * `renew-self`; this stays small enough to read in one go.
+ */
+@Injectable()
+export class VaultClient {
+  constructor(@Inject(VAULT_MODULE_OPTIONS) private readonly options: VaultModuleOptions) {}
+
+  get mount(): string {
+    return this.options.mount;
+  }
+
+  /** `POST {mount}/data/{key}`; returns the new version. `cas` 0 writes only a new key. */
+  async kvWrite(dataPath: string, data: Record<string, string>, cas?: number): Promise<number> {
+    const response = await this.call<{ data?: { version?: number } }>('POST', dataPath, 'write', {
+      data,
+      ...(cas === undefined ? {} : { options: { cas } }),
+    });
+    const version = response.body?.data?.version;
+    if (typeof version !== 'number') throw new VaultError('server', 'write', response.status);
+    return version;
+  }
+
+  /** `GET {mount}/data/{key}?version=N`; a missing, deleted or destroyed version is `not_found`. */
+  async kvRead(dataPath: string, version?: number): Promise<KvSecret> {
+    const query = version === undefined ? '' : `?version=${version}`;
+    const response = await this.call<{
+      data?: { data?: Record<string, unknown> | null; metadata?: { version?: number } };
+    }>('GET', `${dataPath}${query}`, 'read');
+    const payload = response.body?.data;
+    if (!payload?.data) throw new VaultError('not_found', 'read', 404);
+    return { data: payload.data, version: payload.metadata?.version ?? version ?? 0 };
+  }
+
+  /** `DELETE {mount}/metadata/{key}`: every version and the metadata, for good. Missing is fine. */
+  async kvDestroyAll(metadataPath: string): Promise<void> {
+    await this.call('DELETE', metadataPath, 'delete');
+  }
+
+  async lookupSelf(): Promise<TokenLookup> {
+    const response = await this.call<{
+      data?: {
+        ttl?: number;
+        renewable?: boolean;
+        expire_time?: string | null;
+        creation_ttl?: number;
+        policies?: string[];
+      };
+    }>('GET', 'auth/token/lookup-self', 'token lookup');
+    const data = response.body?.data ?? {};
+    return {
+      ttl: data.ttl ?? 0,
+      renewable: data.renewable === true,
+      expireTime: data.expire_time ?? null,
+      creationTtl: data.creation_ttl ?? 0,
+      policies: data.policies ?? [],
+    };
+  }
+
+  /** Renews this client's own token; returns the new lease in seconds. The token itself is unchanged. */
+  async renewSelf(incrementSeconds: number): Promise<number> {
+    const response = await this.call<{ auth?: { lease_duration?: number } }>(
+      'POST',
+      'auth/token/renew-self',
+      'token renewal',
+      {
+        increment: `${incrementSeconds}s`,
+      },
+    );
+    return response.body?.auth?.lease_duration ?? 0;
+  }
+
+  /** `GET sys/health`: answers with a body for every status; sealed and standby are read from it. */
+  async health(): Promise<VaultHealth> {
+    const response = await this.call<VaultHealth>(
+      'GET',
+      'sys/health?standbyok=true&perfstandbyok=true',
+      'health',
+      undefined,
+      {
+        acceptAnyStatus: true,
+      },
+    );
+    if (!response.body || typeof response.body.sealed !== 'boolean') {
+      throw new VaultError('server', 'health', response.status);
+    }
+    return response.body;
+  }
+
+  private async call<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    operation: string,
+    body?: unknown,
+    options: { acceptAnyStatus?: boolean } = {},
+  ): Promise<VaultResponse<T>> {
+    const headers: Record<string, string> = {
+      'x-vault-token': this.options.token,
+      'x-vault-request': 'true',
+    };
+    if (this.options.namespace) headers['x-vault-namespace'] = this.options.namespace;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${this.options.addr}/v1/${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        redirect: 'error',
+      });
+    } catch (error) {
+      const name = (error as Error).name;
+      throw new VaultError(
+        name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'unreachable',
+        operation,
+      );
+    }
+    let parsed: T | undefined;
+    try {
+      const text = await response.text();
+      parsed = text ? (JSON.parse(text) as T) : undefined;
+    } catch (error) {
+      if ((error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
+        throw new VaultError('timeout', operation);
+      }
+      parsed = undefined;
+    }
+    // 200 and 204 are both success; DELETE of a missing key is a 204 too.
+    if (options.acceptAnyStatus || response.status === 200 || response.status === 204) {
+      return { status: response.status, body: parsed };
+    }
+    throw new VaultError(kindOf(response.status), operation, response.status);
+  }
+}
+
+function kindOf(status: number): VaultError['kind'] {
+  switch (status) {
+    case 403:
+      return 'denied';
+    case 404:
+      return 'not_found';
+    case 503:
+      return 'sealed';
+    default:
+      return status >= 500 ? 'server' : 'rejected';
+  }
+}
