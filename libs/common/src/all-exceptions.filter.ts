@@ -45,6 +45,20 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
 
+    // Readiness failures keep terminus' per-check body: probes and operators read it as is.
+    if (
+      exception instanceof HttpException &&
+      exception.getStatus() === 503 &&
+      request.url.startsWith('/health')
+    ) {
+      const body = exception.getResponse();
+      void reply
+        .status(503)
+        .headers({ 'cache-control': 'no-store' })
+        .send(typeof body === 'object' ? { ...body, requestId } : { status: 'error', requestId });
+      return;
+    }
+
     const rendered = this.render(exception);
     if (rendered.status >= 500) {
       this.logger.error(
@@ -157,6 +171,12 @@ function fromStatus(status: number, message: string): Rendered {
       };
     case 429:
       return { status, code: ErrorCode.RATE_LIMITED, message: 'Too many requests' };
+    case 503:
+      return {
+        status,
+        code: ErrorCode.SERVICE_UNAVAILABLE,
+        message: 'Service unavailable; retry shortly',
+      };
     default:
       return status >= 400 && status < 500
         ? { status: 400, code: ErrorCode.VALIDATION_FAILED, message: 'The request is invalid' }

@@ -99,7 +99,10 @@ export class VaultSecretStrategy extends SecretStrategy {
     );
   }
 
-  override async afterVerified(current: SecretRef, presented: string): Promise<StoredSecret | null> {
+  override async afterVerified(
+    current: SecretRef,
+    presented: string,
+  ): Promise<StoredSecret | null> {
     if (!this.options.migrateOnUse || current.vaultPath) return null;
     return this.replace(current, presented);
   }
