@@ -1,0 +1,135 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { AgentsService, BOOTSTRAP_FILE } from '@agentidp/agents';
+import { AuditQueryService } from '@agentidp/audit';
+import { Scope } from '@agentidp/auth';
+import { AppConfig, ConfigValidationError, loadDotEnv } from '@agentidp/config';
+import { CredentialsService } from '@agentidp/credentials';
+import { SigningKeysService } from '@agentidp/token';
+import { VaultTokenManager } from '@agentidp/vault';
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+
+const HELP = `AgentIdP operator CLI
+
+Usage: npm run cli -- <command> [options]
+
+Commands:
+  create-admin-credential [--agent-id <uuid>]
+        Create a new admin agent with a fresh credential (or, with --agent-id, a new credential
+        for that existing agent) and print the client id and secret once.
+  rotate-signing-key
+        Make a new ES256 key the signing key; the old one stays in the JWKS until its tokens expire.
+  verify-audit-chain
+        Recompute the audit trail's hash chain; exit 1 and name the first broken event if altered.
+  credential-storage
+        Count credentials by where their secret lives (bcrypt hash or Vault).
+  vault-token
+        Show the Vault token's validity and remaining TTL (Vault mode only).
+
+Options:
+  -h, --help    Show this help.
+
+It reads the same environment (and .env) as the server. With the embedded database, stop the
+server first: one process at a time can open ${'DATA_DIR'}.
+Bootstrap credentials of the embedded database are also kept in DATA_DIR/${BOOTSTRAP_FILE}.
+`;
+
+type Command = (
+  app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>,
+  options: Record<string, unknown>,
+) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  'create-admin-credential': async (app, options) => {
+    const agents = app.get(AgentsService);
+    const credentials = app.get(CredentialsService);
+    let agentId = typeof options['agent-id'] === 'string' ? options['agent-id'] : undefined;
+    if (agentId) {
+      await agents.get(agentId);
+    } else {
+      agentId = (await agents.create({ name: 'admin', allowedScopes: [Scope.Admin] })).id;
+    }
+    const credential = await credentials.issueForAgent(agentId);
+    print({
+      clientId: credential.clientId,
+      clientSecret: credential.clientSecret,
+      credentialId: credential.credentialId,
+    });
+    return 0;
+  },
+  'rotate-signing-key': async (app) => {
+    print({ kid: await app.get(SigningKeysService).rotate() });
+    return 0;
+  },
+  'verify-audit-chain': async (app) => {
+    const result = await app.get(AuditQueryService).verifyChain();
+    print(result);
+    return result.valid ? 0 : 1;
+  },
+  'credential-storage': async (app) => {
+    const rows = await app.get(DataSource).query<{ storage: string; count: string }[]>(
+      `SELECT CASE WHEN vault_path IS NULL THEN 'bcrypt' ELSE 'vault' END AS storage, count(*)::text AS count
+           FROM credentials GROUP BY 1`,
+    );
+    const counts = { bcrypt: 0, vault: 0 };
+    for (const row of rows) counts[row.storage as 'bcrypt' | 'vault'] = Number(row.count);
+    print(counts);
+    return 0;
+  },
+  'vault-token': async (app) => {
+    const config = app.get(AppConfig);
+    if (!config.vault) {
+      process.stderr.write('Vault is not configured (VAULT_ADDR is unset)\n');
+      return 1;
+    }
+    const state = await app.get(VaultTokenManager).check();
+    print({ valid: state.valid, ttlSeconds: state.ttlSeconds, renewable: state.renewable });
+    return state.valid ? 0 : 1;
+  },
+};
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    options: { help: { type: 'boolean', short: 'h' }, 'agent-id': { type: 'string' } },
+    allowPositionals: true,
+  });
+  const name = positionals[0];
+  if (values.help || !name) {
+    process.stdout.write(HELP);
+    return values.help ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`Unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  loadDotEnv();
+  const config = AppConfig.fromEnv({
+    ...process.env,
+    DB_MIGRATIONS_RUN: process.env.DB_MIGRATIONS_RUN ?? 'true',
+  });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    logger: ['error', 'warn'],
+    abortOnError: false,
+  });
+  try {
+    return await command(app, values);
+  } finally {
+    await app.close();
+  }
+}
+
+main()
+  .then((code) => process.exit(code))
+  .catch((error: unknown) => {
+    process.stderr.write(
+      `${error instanceof ConfigValidationError ? error.message : `Error: ${(error as Error).message}`}\n`,
+    );
+    process.exit(1);
+  });
