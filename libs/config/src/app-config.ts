@@ -135,7 +135,9 @@ export class AppConfig {
 
   /** Validates `env` once; throws {@link ConfigValidationError} naming every bad variable. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
-    const result = envSchema.safeParse(env);
+    // An empty value means unset, as in a copied .env.example.
+    const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+    const result = envSchema.safeParse(present);
     if (!result.success) {
       const problems = result.error.issues.map((issue) => {
         const name = issue.path.join('.') || '(environment)';
