@@ -10,6 +10,7 @@ const aliases = [
   'vault',
   'health',
   'audit',
+  'abuse',
 ];
 
 module.exports = {

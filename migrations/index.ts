@@ -4,6 +4,7 @@ import { CreateSigningKeys1700000000003 } from './003-create-signing-keys';
 import { CreateRevokedTokensAndAuditEvents1700000000004 } from './004-create-revoked-tokens-and-audit-events';
 import { AddCredentialsVaultPath1700000000005 } from './005-add-credentials-vault-path';
 import { AddCredentialsVaultVersion1700000000006 } from './006-add-credentials-vault-version';
+import { CreateAbuseCounters1700000000007 } from './007-create-abuse-counters';
 
 /** Every migration, in order. Listed explicitly: globs break in bundled builds. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   CreateRevokedTokensAndAuditEvents1700000000004,
   AddCredentialsVaultPath1700000000005,
   AddCredentialsVaultVersion1700000000006,
+  CreateAbuseCounters1700000000007,
 ];

@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AbuseModule, RateLimitGuard } from '@agentidp/abuse';
 import { AgentsModule } from '@agentidp/agents';
 import { AuditModule } from '@agentidp/audit';
 import { BearerAuthGuard } from '@agentidp/auth';
@@ -21,6 +22,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         AuditModule,
+        AbuseModule,
         ...(config.vault ? [VaultModule.forRoot({ ...config.vault, isGlobal: true })] : []),
         CredentialsModule.forRoot({
           vaultStrategy: config.vault ? VaultSecretStrategy : undefined,
@@ -30,6 +32,8 @@ export class AppModule {
         HealthModule.forRoot({ readiness: config.vault ? VaultReadinessCheck : undefined }),
       ],
       providers: [
+        // Rate limits first: a refused request costs no token verification.
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: BearerAuthGuard },
         { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
       ],

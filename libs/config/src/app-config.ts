@@ -59,6 +59,7 @@ export class AppConfig {
     tokenRatePerMinute: number;
     apiRatePerMinute: number;
     redisUrl?: string;
+    redisKeyPrefix: string;
   };
 
   constructor(env: Env) {
@@ -120,6 +121,7 @@ export class AppConfig {
       tokenRatePerMinute: env.RATE_LIMIT_TOKEN_PER_MINUTE,
       apiRatePerMinute: env.RATE_LIMIT_API_PER_MINUTE,
       redisUrl: env.REDIS_URL,
+      redisKeyPrefix: env.REDIS_KEY_PREFIX,
     };
   }
 
@@ -152,5 +154,5 @@ export class AppConfig {
 }
 
 function isSensitive(name: string): boolean {
-  return /TOKEN|SECRET|KEY|PASSWORD|DATABASE_URL|REDIS_URL/.test(name);
+  return /TOKEN|SECRET|KEY(?!_PREFIX)|PASSWORD|DATABASE_URL|REDIS_URL/.test(name);
 }

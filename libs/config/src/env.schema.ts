@@ -105,6 +105,7 @@ export const envSchema = z
     RATE_LIMIT_TOKEN_PER_MINUTE: int(600, 0, 10000000),
     RATE_LIMIT_API_PER_MINUTE: int(300, 0, 10000000),
     REDIS_URL: url(['redis:', 'rediss:']),
+    REDIS_KEY_PREFIX: optionalString.transform((value) => value ?? 'agentidp:'),
   })
   .superRefine((env, ctx) => {
     if (env.VAULT_ADDR && !env.VAULT_TOKEN) {

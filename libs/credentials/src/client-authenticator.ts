@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { ClientLockoutService } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { isUuid } from '@agentidp/common';
 import { DataSource } from 'typeorm';
@@ -18,7 +19,12 @@ export interface AuthenticatedClient {
 
 export type AuthenticationResult =
   | { ok: true; client: AuthenticatedClient }
-  | { ok: false; reason: 'unknown_client' | 'wrong_secret' | 'expired_credential' };
+  | {
+      ok: false;
+      reason: 'unknown_client' | 'wrong_secret' | 'expired_credential';
+      lockedForSeconds: number;
+    }
+  | { ok: false; reason: 'locked_out'; lockedForSeconds: number };
 
 interface AuthRow {
   id: string;
@@ -58,29 +64,38 @@ export class ClientAuthenticator {
     private readonly secrets: SecretStrategy,
     private readonly cache: VerifiedSecretCache,
     private readonly audit: AuditService,
+    private readonly lockout: ClientLockoutService,
   ) {}
 
   async authenticate(clientId: string, secret: string): Promise<AuthenticationResult> {
     if (!isUuid(clientId) || secret.length === 0 || secret.length > 512) {
-      return { ok: false, reason: 'unknown_client' };
+      return { ok: false, reason: 'unknown_client', lockedForSeconds: 0 };
     }
     const agentId = clientId.toLowerCase();
     const credentialId = credentialIdFromSecret(secret) ?? bootstrapCredentialId(agentId);
-    const rows = await this.dataSource.query<AuthRow[]>(LOOKUP_SQL, [credentialId]);
+    // The lockout check runs beside the lookup; a locked-out client costs no secret check.
+    const [rows, lockout] = await Promise.all([
+      this.dataSource.query<AuthRow[]>(LOOKUP_SQL, [credentialId]),
+      this.lockout.status(agentId),
+    ]);
+    if (lockout.lockedForSeconds > 0) {
+      return { ok: false, reason: 'locked_out', lockedForSeconds: lockout.lockedForSeconds };
+    }
     const row = rows[0];
-    if (!row || row.agent_id !== agentId) return { ok: false, reason: 'unknown_client' };
+    if (!row || row.agent_id !== agentId) return this.fail(agentId, 'unknown_client');
     if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
-      return { ok: false, reason: 'expired_credential' };
+      return this.fail(agentId, 'expired_credential');
     }
 
     const binding = VerifiedSecretCache.binding(row.id, row.secret_version, row.vault_version);
     if (!this.cache.matches(binding, secret)) {
       const verified = await this.verifyOnce(binding, toRef(row), secret);
-      if (!verified) return { ok: false, reason: 'wrong_secret' };
+      if (!verified) return this.fail(agentId, 'wrong_secret');
       this.cache.remember(binding, secret);
       await this.migrateIfWanted(row, secret);
     }
 
+    if (lockout.failures > 0) await this.lockout.recordSuccess(agentId);
     this.touchLastUsed(row.id);
     return {
       ok: true,
@@ -92,6 +107,14 @@ export class ClientAuthenticator {
         allowedScopes: row.allowed_scopes,
       },
     };
+  }
+
+  private async fail(
+    agentId: string,
+    reason: 'unknown_client' | 'wrong_secret' | 'expired_credential',
+  ): Promise<AuthenticationResult> {
+    const lockedForSeconds = await this.lockout.recordFailure(agentId);
+    return { ok: false, reason, lockedForSeconds };
   }
 
   /** Concurrent cold requests with the same secret share one slow verification. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { Scope } from '@agentidp/auth';
-import { OAuthException } from '@agentidp/common';
+import { ErrorCode, OAuthException } from '@agentidp/common';
 import { AppConfig } from '@agentidp/config';
 import { ClientAuthenticator, type AuthenticatedClient } from '@agentidp/credentials';
 import { AccessTokenService } from './access-token.service';
@@ -176,6 +176,22 @@ export class TokenService {
       credentials.clientId,
       credentials.clientSecret,
     );
+    if (!result.ok && result.reason === 'locked_out') {
+      this.audit.record({
+        type: AuditEventType.TokenDenied,
+        outcome: AuditOutcome.Denied,
+        targetType: 'client',
+        targetId: credentials.clientId.slice(0, 64),
+        details: { reason: 'locked_out', method: credentials.method },
+      });
+      throw new OAuthException(
+        'invalid_client',
+        'Too many failed authentications; this client is locked out for now',
+        429,
+        { 'retry-after': String(result.lockedForSeconds) },
+        ErrorCode.CLIENT_LOCKED_OUT,
+      );
+    }
     if (!result.ok) {
       this.audit.record({
         type: AuditEventType.TokenDenied,

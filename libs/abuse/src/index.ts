@@ -1,0 +1,4 @@
+export * from './abuse-store';
+export * from './abuse.module';
+export * from './client-lockout.service';
+export * from './rate-limit.guard';
