@@ -93,7 +93,7 @@ describe.each(stores)('abuse resistance with counters in %s', (_name, envFor) =>
     let limited: { status: number; headers: Record<string, string>; body: { code?: string } } | undefined;
     for (let i = 0; i < 60 && !limited; i += 1) {
       const response = await t.http.get('/api/v1/agents').set('authorization', `Bearer ${admin}`);
-      if (response.status === 429) limited = response as never;
+      if (response.status === 429) limited = response;
     }
     expect(limited?.body.code).toBe('RATE_LIMITED');
     expect(Number(limited?.headers['retry-after'])).toBeGreaterThan(0);
