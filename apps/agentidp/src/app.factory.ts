@@ -1,4 +1,5 @@
 import helmet from '@fastify/helmet';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type AppConfig } from '@agentidp/config';
@@ -8,6 +9,7 @@ import {
   DomainException,
   ErrorCode,
   generateRequestId,
+  RequestContext,
 } from '@agentidp/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppModule } from './app.module';
@@ -54,11 +56,25 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     });
   }
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', async (request) => {
-    assertContentType(request.method, request.url, request.headers);
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    RequestContext.enter({ requestId: String(request.id), clientIp: request.ip });
+    try {
+      assertContentType(request.method, request.url, request.headers);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Access log at debug level: the route pattern, never the raw URL or a body.
+  const accessLog = new Logger('HTTP');
+  fastify.addHook('onResponse', (request, reply, done) => {
+    accessLog.debug(
+      `${request.method} ${request.routeOptions.url ?? '(no route)'} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
+    );
+    done();
   });
   return app;
 }

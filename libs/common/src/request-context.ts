@@ -23,6 +23,13 @@ export const RequestContext = {
   run<T>(data: RequestContextData, fn: () => T): T {
     return storage.run(data, fn);
   },
+  /**
+   * Binds `data` to the rest of the current request's execution (Fastify's `onRequest` hook: guards,
+   * pipes, handlers and filters all continue from it).
+   */
+  enter(data: RequestContextData): void {
+    storage.enterWith(data);
+  },
 };
 
 /** Runs each handler inside a {@link RequestContext}. */

@@ -1,0 +1,177 @@
+import { AuditService } from '@agentidp/audit';
+import { createAgent, createCredential, requestToken, tokenFor } from './support/api';
+import { startTestApp, type TestApp } from './support/test-app';
+import { VaultTestServer } from './vault-server/vault-test-server';
+
+describe('secret hygiene, request ids and the audit trail', () => {
+  let vault: VaultTestServer;
+  let t: TestApp;
+  let admin: string;
+  let vaultToken: string;
+  const output: string[] = [];
+  const bodies: string[] = [];
+  const secrets: string[] = [];
+
+  beforeAll(async () => {
+    vault = await VaultTestServer.start();
+    vaultToken = vault.createToken({ policies: ['root'], ttlSeconds: 3600, renewable: true });
+    const capture =
+      (stream: NodeJS.WriteStream) =>
+      (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+        output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+        const callback = rest.find((item) => typeof item === 'function') as
+          (() => void) | undefined;
+        callback?.();
+        return true;
+      };
+    jest.spyOn(process.stdout, 'write').mockImplementation(capture(process.stdout) as never);
+    jest.spyOn(process.stderr, 'write').mockImplementation(capture(process.stderr) as never);
+    t = await startTestApp({
+      LOG_LEVEL: 'verbose',
+      VAULT_ADDR: vault.url,
+      VAULT_TOKEN: vaultToken,
+    });
+    admin = await t.adminToken();
+    secrets.push(
+      t.admin.clientSecret,
+      vaultToken,
+      t.config.token.encryptionKey?.toString('base64') ?? '',
+    );
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await vault.stop();
+    jest.restoreAllMocks();
+  });
+
+  it('never writes a secret, hash, Vault token or private key to a log line or an error body', async () => {
+    const agent = await createAgent(t, admin, { allowedScopes: ['x'] });
+    const credential = await createCredential(t, admin, agent.id);
+    secrets.push(credential.clientSecret);
+    await tokenFor(t, credential.clientId, credential.clientSecret);
+    const wrong = await requestToken(t, credential.clientId, `${credential.clientSecret}x`);
+    bodies.push(wrong.text);
+    const rotated = await t.http
+      .post(`/api/v1/agents/${agent.id}/credentials/${credential.credentialId}/rotate`)
+      .set('authorization', `Bearer ${admin}`);
+    secrets.push(rotated.body.clientSecret as string);
+    for (const response of [
+      await requestToken(t, credential.clientId, credential.clientSecret),
+      await t.http
+        .post('/api/v1/agents')
+        .set('authorization', `Bearer ${admin}`)
+        .set('content-type', 'application/json')
+        .send(`{"name":"${credential.clientSecret}",`),
+      await t.http
+        .post('/api/v1/agents')
+        .set('authorization', `Bearer ${admin}`)
+        .send({ name: 'x', clientSecret: credential.clientSecret }),
+      await t.http.get('/api/v1/agents').set('authorization', `Bearer ${credential.clientSecret}`),
+      await t.http
+        .get(`/api/v1/agents/${agent.id}/credentials`)
+        .set('authorization', `Bearer ${admin}`),
+    ]) {
+      bodies.push(response.text);
+    }
+    vault.seal();
+    const failing = await t.http
+      .post(`/api/v1/agents/${agent.id}/credentials`)
+      .set('authorization', `Bearer ${admin}`);
+    bodies.push(failing.text);
+    vault.unseal();
+    await t.http
+      .delete(`/api/v1/agents/${agent.id}/credentials/${credential.credentialId}`)
+      .set('authorization', `Bearer ${admin}`);
+    await t.app.get(AuditService).flush();
+    const events = await t.http
+      .get('/api/v1/audit-events')
+      .query({ limit: 100 })
+      .set('authorization', `Bearer ${admin}`);
+    bodies.push(events.text);
+
+    const hashes = await t.dataSource.query<{ secret_hash: string }[]>(
+      'SELECT secret_hash FROM credentials WHERE secret_hash IS NOT NULL',
+    );
+    const keys = await t.dataSource.query<{ private_key_encrypted: Buffer }[]>(
+      'SELECT private_key_encrypted FROM signing_keys',
+    );
+    const forbidden = [
+      ...secrets.filter(Boolean),
+      ...hashes.map((row) => row.secret_hash),
+      ...keys.map((row) => row.private_key_encrypted.toString('base64')),
+      'PRIVATE KEY',
+      '$2b$',
+    ];
+    const logs = output.join('');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const value of forbidden) {
+      expect({ value: value.slice(0, 12), inLogs: logs.includes(value) }).toEqual({
+        value: value.slice(0, 12),
+        inLogs: false,
+      });
+      for (const body of bodies) expect(body.includes(value)).toBe(false);
+    }
+  });
+
+  it('puts the request id in every error body and on request-scoped log lines', async () => {
+    output.length = 0;
+    const response = await t.http
+      .get('/api/v1/agents/00000000-0000-4000-8000-000000000000')
+      .set('authorization', `Bearer ${admin}`)
+      .set('x-request-id', 'trace-abc-123');
+    expect(response.headers['x-request-id']).toBe('trace-abc-123');
+    expect(response.body).toMatchObject({ code: 'AGENT_NOT_FOUND', requestId: 'trace-abc-123' });
+    const lines = output
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"context":"HTTP"'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line)).toHaveProperty('requestId');
+  });
+
+  it('refuses to change an audit row, and the chain check names a row altered behind its back', async () => {
+    await t.app.get(AuditService).flush();
+    const verify = () =>
+      t.http.get('/api/v1/audit-events/verify').set('authorization', `Bearer ${admin}`);
+    const before = await verify();
+    expect(before.body).toMatchObject({ valid: true, firstBrokenId: null });
+    expect(before.body.checked).toBeGreaterThan(3);
+
+    await expect(
+      t.dataSource.query(`UPDATE audit_events SET outcome = 'success' WHERE id = 3`),
+    ).rejects.toThrow(/append-only/);
+    await t.dataSource.query(
+      'ALTER TABLE audit_events DISABLE TRIGGER trg_audit_events_append_only',
+    );
+    await t.dataSource.query(`UPDATE audit_events SET details = '{"forged":true}' WHERE id = 3`);
+    await t.dataSource.query(
+      'ALTER TABLE audit_events ENABLE TRIGGER trg_audit_events_append_only',
+    );
+    const after = await verify();
+    expect(after.body).toMatchObject({ valid: false, firstBrokenId: '3' });
+  });
+
+  it('keeps one credential consistent under concurrent rotate, delete and token requests', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    const base = `/api/v1/agents/${agent.id}/credentials/${credential.credentialId}`;
+    const responses = await Promise.all([
+      ...Array.from({ length: 4 }, () =>
+        t.http.post(`${base}/rotate`).set('authorization', `Bearer ${admin}`),
+      ),
+      ...Array.from({ length: 6 }, () =>
+        requestToken(t, credential.clientId, credential.clientSecret),
+      ),
+      t.http.delete(base).set('authorization', `Bearer ${admin}`),
+      ...Array.from({ length: 2 }, () =>
+        t.http.post(`${base}/rotate`).set('authorization', `Bearer ${admin}`),
+      ),
+    ]);
+    for (const response of responses) expect(response.status).toBeLessThan(500);
+    expect((await t.http.get(base).set('authorization', `Bearer ${admin}`)).status).toBe(404);
+    expect(
+      vault.readKv('secret', `agentidp/agents/${agent.id}/credentials/${credential.credentialId}`),
+    ).toBeUndefined();
+  });
+});
