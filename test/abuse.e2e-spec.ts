@@ -6,7 +6,11 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 async function redisAvailable(): Promise<boolean> {
   const { default: Redis } = await import('ioredis');
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500 });
+  const client = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 500,
+  });
   try {
     await client.connect();
     await client.ping();
@@ -19,7 +23,10 @@ async function redisAvailable(): Promise<boolean> {
 }
 
 async function auditTypes(t: TestApp, admin: string, type: string): Promise<unknown[]> {
-  const response = await t.http.get('/api/v1/audit-events').query({ type }).set('authorization', `Bearer ${admin}`);
+  const response = await t.http
+    .get('/api/v1/audit-events')
+    .query({ type })
+    .set('authorization', `Bearer ${admin}`);
   return (response.body as { items: unknown[] }).items;
 }
 
@@ -84,13 +91,16 @@ describe.each(stores)('abuse resistance with counters in %s', (_name, envFor) =>
     for (let round = 0; round < 3; round += 1) {
       expect((await requestToken(t, credential.clientId, 'aidp_wrong')).status).toBe(401);
       expect((await requestToken(t, credential.clientId, 'aidp_wrong')).status).toBe(401);
-      expect((await requestToken(t, credential.clientId, credential.clientSecret)).status).toBe(200);
+      expect((await requestToken(t, credential.clientId, credential.clientSecret)).status).toBe(
+        200,
+      );
     }
   });
 
   it('rate-limits the management API per IP with 429 and Retry-After', async () => {
     if (!t) return;
-    let limited: { status: number; headers: Record<string, string>; body: { code?: string } } | undefined;
+    let limited:
+      { status: number; headers: Record<string, string>; body: { code?: string } } | undefined;
     for (let i = 0; i < 60 && !limited; i += 1) {
       const response = await t.http.get('/api/v1/agents').set('authorization', `Bearer ${admin}`);
       if (response.status === 429) limited = response;

@@ -16,7 +16,7 @@ describe('secret hygiene, request ids and the audit trail', () => {
     vault = await VaultTestServer.start();
     vaultToken = vault.createToken({ policies: ['root'], ttlSeconds: 3600, renewable: true });
     const capture =
-      (stream: NodeJS.WriteStream) =>
+      () =>
       (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
         output.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
         const callback = rest.find((item) => typeof item === 'function') as
@@ -24,8 +24,8 @@ describe('secret hygiene, request ids and the audit trail', () => {
         callback?.();
         return true;
       };
-    jest.spyOn(process.stdout, 'write').mockImplementation(capture(process.stdout) as never);
-    jest.spyOn(process.stderr, 'write').mockImplementation(capture(process.stderr) as never);
+    jest.spyOn(process.stdout, 'write').mockImplementation(capture());
+    jest.spyOn(process.stderr, 'write').mockImplementation(capture());
     t = await startTestApp({
       LOG_LEVEL: 'verbose',
       VAULT_ADDR: vault.url,
