@@ -9,8 +9,10 @@ import {
   DomainException,
   ErrorCode,
   generateRequestId,
+  registerBodyParsers,
   RequestContext,
 } from '@agentidp/common';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppModule } from './app.module';
 import { createLogger } from './logger';
@@ -37,10 +39,25 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // URLs the router cannot even parse still get the project's error body and a request id.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply
+        .status(400)
+        .header('x-request-id', request.id)
+        .header('cache-control', 'no-store')
+        .send({
+          statusCode: 400,
+          code: ErrorCode.INVALID_UUID,
+          message: 'The path is malformed; ids in the path must be UUIDs',
+          requestId: String(request.id),
+        });
+      void error;
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: createLogger(config),
     abortOnError: false,
+    bodyParser: false,
   });
   app.setGlobalPrefix('api/v1', { exclude: UNPREFIXED });
   app.useGlobalFilters(new AllExceptionsFilter());
@@ -56,6 +73,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     });
   }
   const fastify = app.getHttpAdapter().getInstance();
+  registerBodyParsers(fastify, config.http.bodyLimitBytes);
   fastify.addHook('onRequest', (request, _reply, done) => {
     RequestContext.enter({ requestId: String(request.id), clientIp: request.ip });
     try {

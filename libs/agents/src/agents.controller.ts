@@ -17,6 +17,7 @@ export class AgentsController {
     @Body() dto: CreateAgentDto,
   ): Promise<AgentResponse> {
     principal.require(Scope.AgentsWrite);
+    principal.requireGrantable(dto.allowedScopes ?? []);
     return this.agents.create(dto);
   }
 
@@ -45,6 +46,7 @@ export class AgentsController {
     @Body() dto: UpdateAgentDto,
   ): Promise<AgentResponse> {
     principal.requireAgentAccess(agentId, Scope.AgentsWrite, { selfAllowed: false });
+    principal.requireGrantable(dto.allowedScopes ?? []);
     return this.agents.update(agentId, dto);
   }
 

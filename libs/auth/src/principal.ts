@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { DomainException, ErrorCode } from '@agentidp/common';
-import { Scope } from './scope.enum';
+import { MANAGEMENT_SCOPES, Scope } from './scope.enum';
 
 /** Who is calling: the agent a verified access token was issued to, and the token's scopes. */
 export class Principal {
@@ -17,6 +17,17 @@ export class Principal {
   /** Fails with 403 unless the token carries `scope` (or `admin`). */
   require(scope: Scope): void {
     if (!this.has(scope)) throw insufficientScope(scope);
+  }
+
+  /**
+   * Management scopes can only be handed out by a caller that holds them: `agents:write` alone must
+   * not be a path to `admin`. Other scopes (those of resource servers) are the operator's to grant.
+   */
+  requireGrantable(scopes: string[]): void {
+    for (const scope of scopes) {
+      if (MANAGEMENT_SCOPES.includes(scope) && !this.has(scope as Scope))
+        throw insufficientScope(scope as Scope);
+    }
   }
 
   /**

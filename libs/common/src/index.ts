@@ -7,3 +7,5 @@ export * from './parse-uuid.pipe';
 export * from './request-id';
 export * from './validation';
 export * from './request-context';
+export * from './body-parsers';
+export * from './validators';

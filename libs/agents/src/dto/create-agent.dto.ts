@@ -1,42 +1,32 @@
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  MaxLength,
-} from 'class-validator';
+import { IsOptionalNotNull, IsText } from '@agentidp/common';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, Matches } from 'class-validator';
 import { IsJsonObject } from './json-object.validator';
 import { MAX_SCOPES, SCOPE_TOKEN } from './scope-token';
 
 export const MAX_METADATA_BYTES = 16 * 1024;
 
 export class CreateAgentDto {
-  @IsString()
-  @Length(1, 200)
+  @IsText(1, 200)
   @Matches(/\S/, { message: 'name must not be blank' })
   name: string;
 
   @IsOptional()
-  @IsString()
-  @MaxLength(2000)
+  @IsText(0, 2000)
   description?: string | null;
 
   /** The accountable human, e.g. an email address. */
   @IsOptional()
-  @IsString()
-  @MaxLength(320)
+  @IsText(0, 320)
   owner?: string | null;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(MAX_SCOPES)
   @IsString({ each: true })
   @Matches(SCOPE_TOKEN, { each: true, message: 'each scope must be an RFC 6749 scope token' })
   allowedScopes?: string[];
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsJsonObject(MAX_METADATA_BYTES)
   metadata?: Record<string, unknown>;
 }

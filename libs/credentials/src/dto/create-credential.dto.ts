@@ -1,13 +1,14 @@
+import { IsOptionalNotNull } from '@agentidp/common';
 import { Type } from 'class-transformer';
-import { IsDateString, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsDateString, IsInt, Max, Min } from 'class-validator';
 
 export class CreateCredentialDto {
   /** An absolute expiry (RFC 3339); mutually exclusive with `expiresInSeconds`. */
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsDateString({ strict: true })
   expiresAt?: string;
 
-  @IsOptional()
+  @IsOptionalNotNull()
   @Type(() => Number)
   @IsInt()
   @Min(60)
