@@ -11,6 +11,7 @@ const aliases = [
   'health',
   'audit',
   'abuse',
+  'metrics',
 ];
 
 module.exports = {

@@ -152,6 +152,23 @@ describe('secret hygiene, request ids and the audit trail', () => {
     expect(after.body).toMatchObject({ valid: false, firstBrokenId: '3' });
   });
 
+  it('keeps auditing after an event carrying text PostgreSQL cannot store', async () => {
+    const hostile = await t.http.post('/api/v1/token').type('form').send({
+      grant_type: 'client_credentials',
+      client_id: 'x\u0000\ud800y',
+      client_secret: 'aidp_x',
+    });
+    expect(hostile.status).toBe(401);
+    const agent = await createAgent(t, admin, { name: 'after-the-hostile-event' });
+    const audit = t.app.get(AuditService);
+    await audit.flush();
+    const events = await t.dataSource.query<{ type: string }[]>(
+      `SELECT type FROM audit_events WHERE target_id = $1`,
+      [agent.id],
+    );
+    expect(events.map((event) => event.type)).toContain('agent.created');
+  });
+
   it('keeps one credential consistent under concurrent rotate, delete and token requests', async () => {
     const agent = await createAgent(t, admin);
     const credential = await createCredential(t, admin, agent.id);

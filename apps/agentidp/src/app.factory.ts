@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type AppConfig } from '@agentidp/config';
+import { Metrics } from '@agentidp/metrics';
 import {
   AllExceptionsFilter,
   createValidationPipe,
@@ -16,6 +17,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppModule } from './app.module';
 import { createLogger } from './logger';
+import { setupOpenApi } from './openapi';
 
 /** Paths served outside `/api/v1`. */
 const UNPREFIXED = [
@@ -60,6 +62,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bodyParser: false,
   });
   app.setGlobalPrefix('api/v1', { exclude: UNPREFIXED });
+  setupOpenApi(app, config);
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(createValidationPipe());
   // An API serves no documents: the strictest policy fits.
@@ -88,7 +91,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   // Access log at debug level: the route pattern, never the raw URL or a body.
   const accessLog = new Logger('HTTP');
+  const metrics = app.get(Metrics);
   fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
     accessLog.debug(
       `${request.method} ${request.routeOptions.url ?? '(no route)'} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
     );

@@ -9,6 +9,7 @@ import { ConfigModule, type AppConfig } from '@agentidp/config';
 import { CredentialsModule } from '@agentidp/credentials';
 import { DatabaseModule } from '@agentidp/database';
 import { HealthModule } from '@agentidp/health';
+import { MetricsModule } from '@agentidp/metrics';
 import { TokenModule } from '@agentidp/token';
 import { VaultModule, VaultReadinessCheck, VaultSecretStrategy } from '@agentidp/vault';
 
@@ -20,6 +21,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        MetricsModule,
         DatabaseModule,
         AuditModule,
         AbuseModule,

@@ -1,17 +1,38 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, Scope } from '@agentidp/auth';
-import { ParseUuidPipe } from '@agentidp/common';
+import { ApiErrorResponses, ApiUuidParam, ParseUuidPipe } from '@agentidp/common';
 import { AgentsService } from './agents.service';
-import type { AgentPage, AgentResponse } from './dto/agent.response';
+import { AgentPage, AgentResponse } from './dto/agent.response';
 import { CreateAgentDto } from './dto/create-agent.dto';
 import { ListAgentsQuery } from './dto/list-agents.query';
 import { UpdateAgentDto } from './dto/update-agent.dto';
 
+const AGENT_ID = 'The agent id (its OAuth client_id)';
+
 @Controller('agents')
+@ApiTags('agents')
+@ApiBearerAuth('bearer')
+@ApiErrorResponses([401, 429, 500, 503])
 export class AgentsController {
   constructor(private readonly agents: AgentsService) {}
 
   @Post()
+  @ApiOperation({
+    summary: 'Create an agent',
+    description: 'Needs agents:write; granting a management scope needs that scope too.',
+  })
+  @ApiBody({ type: CreateAgentDto })
+  @ApiCreatedResponse({ type: AgentResponse, description: 'The new agent' })
+  @ApiErrorResponses([400, 403, 413, 415])
   create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateAgentDto,
@@ -22,6 +43,13 @@ export class AgentsController {
   }
 
   @Get()
+  @ApiOperation({
+    summary: 'List agents',
+    description:
+      'Newest first, keyset-paginated. With agents:read every agent; without it, only the caller itself.',
+  })
+  @ApiOkResponse({ type: AgentPage, description: 'One page of agents' })
+  @ApiErrorResponses([400])
   list(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListAgentsQuery,
@@ -31,6 +59,13 @@ export class AgentsController {
   }
 
   @Get(':agentId')
+  @ApiOperation({
+    summary: 'Get an agent',
+    description: 'Needs agents:read, except for the caller itself.',
+  })
+  @ApiUuidParam('agentId', AGENT_ID)
+  @ApiOkResponse({ type: AgentResponse, description: 'The agent' })
+  @ApiErrorResponses([400, 404])
   get(
     @CurrentPrincipal() principal: Principal,
     @Param('agentId', ParseUuidPipe) agentId: string,
@@ -40,6 +75,15 @@ export class AgentsController {
   }
 
   @Patch(':agentId')
+  @ApiOperation({
+    summary: 'Update an agent',
+    description:
+      'Needs agents:write. Fields left out are unchanged; `status: suspended` is the kill switch.',
+  })
+  @ApiUuidParam('agentId', AGENT_ID)
+  @ApiBody({ type: UpdateAgentDto })
+  @ApiOkResponse({ type: AgentResponse, description: 'The updated agent' })
+  @ApiErrorResponses([400, 403, 404, 413, 415])
   update(
     @CurrentPrincipal() principal: Principal,
     @Param('agentId', ParseUuidPipe) agentId: string,
@@ -52,6 +96,13 @@ export class AgentsController {
 
   @Delete(':agentId')
   @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delete an agent',
+    description: 'Needs agents:write. Its credentials are deleted with it.',
+  })
+  @ApiUuidParam('agentId', AGENT_ID)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrorResponses([400, 403, 404])
   async delete(
     @CurrentPrincipal() principal: Principal,
     @Param('agentId', ParseUuidPipe) agentId: string,

@@ -6,7 +6,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { RequestContext } from '@agentidp/common';
+import { isDatabaseUnavailable, RequestContext } from '@agentidp/common';
 import { DataSource, type QueryDeepPartialEntity } from 'typeorm';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditEvent, AuditOutcome } from './audit-event.entity';
@@ -75,6 +75,11 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
     const context = RequestContext.current();
     this.queue.push({
       ...event,
+      targetId:
+        event.targetId === undefined || event.targetId === null
+          ? null
+          : storable(event.targetId).slice(0, 64),
+      details: event.details ? (sanitize(event.details) as Record<string, unknown>) : {},
       occurredAt: new Date(),
       requestId: context?.requestId ?? null,
       clientIp: context?.clientIp ?? null,
@@ -103,6 +108,19 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
           `Audit write failed; ${this.queue.length} events kept for retry: ${(error as Error).message}`,
         );
         return;
+      }
+    }
+  }
+
+  private async writeOneByOne(batch: Pending[]): Promise<void> {
+    for (const event of batch) {
+      try {
+        await this.writeBatch([event]);
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) throw error;
+        this.logger.error(
+          `Audit event ${event.type} refused by the database and dropped: ${(error as Error).message}`,
+        );
       }
     }
   }
@@ -137,4 +155,20 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
       await manager.insert(AuditEvent, rows as QueryDeepPartialEntity<AuditEvent>[]);
     });
   }
+}
+
+/** Text PostgreSQL accepts: no NUL, no unpaired surrogate (attackers choose client ids). */
+function storable(value: string): string {
+  return value.toWellFormed().replaceAll('\u0000', '\uFFFD');
+}
+
+function sanitize(value: unknown): unknown {
+  if (typeof value === 'string') return storable(value);
+  if (Array.isArray(value)) return value.map(sanitize);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [storable(key), sanitize(item)]),
+    );
+  }
+  return value;
 }

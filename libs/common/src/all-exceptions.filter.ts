@@ -60,7 +60,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
 
     const rendered = this.render(exception);
-    if (rendered.status >= 500) {
+    if (rendered.status === 503) {
+      this.logger.warn(
+        `${request.method} ${request.routeOptions?.url ?? 'unmatched'}: ${rendered.code} [requestId=${requestId}]`,
+      );
+    } else if (rendered.status >= 500) {
       this.logger.error(
         `${request.method} ${request.routeOptions?.url ?? 'unmatched'} failed with ${rendered.code} [requestId=${requestId}]`,
         exception instanceof Error && rendered.code === ErrorCode.INTERNAL_ERROR

@@ -9,3 +9,4 @@ export * from './validation';
 export * from './request-context';
 export * from './body-parsers';
 export * from './validators';
+export * from './dto';

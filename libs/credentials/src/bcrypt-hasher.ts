@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@agentidp/config';
+import { Metrics } from '@agentidp/metrics';
 import * as bcrypt from 'bcrypt';
 
 /**
@@ -12,7 +13,16 @@ export class BcryptHasher {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    metrics: Metrics,
+  ) {
+    metrics.gauge(
+      'agentidp_bcrypt_queue_length',
+      'bcrypt verifications waiting for a slot',
+      () => this.waiting.length,
+    );
+  }
 
   hash(secret: string): Promise<string> {
     return this.limited(() => bcrypt.hash(secret, this.config.secrets.bcryptCost));

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { isUuid } from '@agentidp/common';
+import { Metrics } from '@agentidp/metrics';
 import { DataSource } from 'typeorm';
 import { bootstrapCredentialId, credentialIdFromSecret } from './client-secret';
 import { SecretStrategy, type SecretRef } from './secret-strategy';
@@ -65,6 +66,7 @@ export class ClientAuthenticator {
     private readonly cache: VerifiedSecretCache,
     private readonly audit: AuditService,
     private readonly lockout: ClientLockoutService,
+    private readonly metrics: Metrics,
   ) {}
 
   async authenticate(clientId: string, secret: string): Promise<AuthenticationResult> {
@@ -88,7 +90,9 @@ export class ClientAuthenticator {
     }
 
     const binding = VerifiedSecretCache.binding(row.id, row.secret_version, row.vault_version);
-    if (!this.cache.matches(binding, secret)) {
+    const hit = this.cache.matches(binding, secret);
+    this.metrics.secretCache.inc({ result: hit ? 'hit' : 'miss' });
+    if (!hit) {
       const verified = await this.verifyOnce(binding, toRef(row), secret);
       if (!verified) return this.fail(agentId, 'wrong_secret');
       this.cache.remember(binding, secret);
@@ -122,7 +126,22 @@ export class ClientAuthenticator {
     const key = `${binding}:${secret}`;
     const pending = this.inFlight.get(key);
     if (pending) return pending;
-    const verification = this.secrets.verify(ref, secret).finally(() => this.inFlight.delete(key));
+    const timer = this.metrics.secretVerification.startTimer({
+      store: ref.vaultPath ? 'vault' : 'bcrypt',
+    });
+    const verification = this.secrets
+      .verify(ref, secret)
+      .then(
+        (ok) => {
+          timer({ result: ok ? 'match' : 'mismatch' });
+          return ok;
+        },
+        (error: unknown) => {
+          timer({ result: 'error' });
+          throw error;
+        },
+      )
+      .finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, verification);
     return verification;
   }

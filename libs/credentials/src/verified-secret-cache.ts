@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@agentidp/config';
+import { Metrics } from '@agentidp/metrics';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 interface Entry {
@@ -23,7 +24,16 @@ export class VerifiedSecretCache {
   private hits = 0;
   private misses = 0;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    metrics: Metrics,
+  ) {
+    metrics.gauge(
+      'agentidp_secret_cache_entries',
+      'Entries in the verified-secret cache',
+      () => this.entries.size,
+    );
+  }
 
   /** True when `secret` is the one verified for exactly this credential version. */
   matches(binding: string, secret: string): boolean {

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '@agentidp/config';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { buildDataSourceOptions } from './data-source-options';
+import { DatabaseMetrics } from './database-metrics';
 import { EmbeddedPostgresHost } from './embedded-postgres.provider';
 import { runMigrationsLocked } from './migration-runner';
 
@@ -51,6 +52,7 @@ class EmbeddedPostgresModule {}
       },
     }),
   ],
+  providers: [DatabaseMetrics],
   exports: [TypeOrmModule],
 })
 export class DatabaseModule {}

@@ -1,35 +1,97 @@
-import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import {
+  ApiBasicAuth,
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Public } from '@agentidp/auth';
-import { OAuthException } from '@agentidp/common';
+import { ApiOAuthErrorResponses, OAuthException } from '@agentidp/common';
+import { Metrics } from '@agentidp/metrics';
 import type { FastifyReply } from 'fastify';
 import { AccessTokenService } from './access-token.service';
 import { readParams } from './client-authentication';
+import {
+  IntrospectionRequestDto,
+  RevocationRequestDto,
+  TokenRequestDto,
+} from './dto/oauth-request.dto';
+import {
+  IntrospectionResponseDto,
+  RevocationResponseDto,
+  TokenResponseDto,
+} from './dto/token.response';
 import { TokenService, type IntrospectionResponse, type TokenResponse } from './token.service';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
+/**
+ * Client authentication as RFC 6749 §2.3.1 has it: HTTP Basic (client_secret_basic), or
+ * `client_id`/`client_secret` in the body (client_secret_post, hence the empty requirement).
+ */
+function ApiClientAuthentication() {
+  return applyDecorators(ApiBasicAuth('client_secret_basic'), ApiSecurity({}));
+}
+
 /** The OAuth endpoints. They authenticate clients themselves and speak RFC 6749 error bodies. */
 @Controller('token')
 @Public()
+@ApiTags('oauth')
+@ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+@ApiProduces('application/json')
+@ApiOAuthErrorResponses([400, 401, 413, 415, 429, 500, 503])
 export class TokenController {
   constructor(
     private readonly tokens: TokenService,
     private readonly accessTokens: AccessTokenService,
+    private readonly metrics: Metrics,
   ) {}
 
   @Post()
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Get an access token (client_credentials)',
+    description:
+      'RFC 6749 §4.4. Authenticate with HTTP Basic or with client_id and client_secret in the body, never both. Without `scope`, every scope the client is allowed is granted.',
+  })
+  @ApiClientAuthentication()
+  @ApiBody({ type: TokenRequestDto })
+  @ApiOkResponse({ type: TokenResponseDto, description: 'The access token' })
   async token(
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponse> {
     reply.headers(NO_STORE);
-    return this.tokens.grant(authorization, readParams(body));
+    try {
+      const response = await this.tokens.grant(authorization, readParams(body));
+      this.metrics.tokenRequests.inc({ outcome: 'issued' });
+      return response;
+    } catch (error) {
+      this.metrics.tokenRequests.inc({
+        outcome: error instanceof OAuthException ? error.error : 'server_error',
+      });
+      throw error;
+    }
   }
 
   @Post('introspect')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Introspect a token',
+    description:
+      'RFC 7662. The caller is a client (HTTP Basic or body credentials), or holds a bearer token with tokens:introspect. A client without tokens:introspect learns only about its own tokens.',
+  })
+  @ApiBearerAuth('bearer')
+  @ApiClientAuthentication()
+  @ApiBody({ type: IntrospectionRequestDto })
+  @ApiOkResponse({ type: IntrospectionResponseDto, description: 'The token state' })
+  @ApiOAuthErrorResponses([403])
   async introspect(
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,
@@ -52,6 +114,14 @@ export class TokenController {
 
   @Post('revoke')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Revoke a token',
+    description:
+      'RFC 7009. A client revokes its own tokens (an admin client any token). An invalid or unknown token is answered 200 too.',
+  })
+  @ApiClientAuthentication()
+  @ApiBody({ type: RevocationRequestDto })
+  @ApiOkResponse({ type: RevocationResponseDto, description: 'Revoked, or nothing to revoke' })
   async revoke(
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,

@@ -1,11 +1,16 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses } from '@agentidp/common';
 import { MANAGEMENT_SCOPES, Public } from '@agentidp/auth';
 import { AppConfig } from '@agentidp/config';
-import { SigningKeysService, type PublicJwk } from './signing-keys.service';
+import { AuthorizationServerMetadataDto, JwksDto } from './dto/well-known.response';
+import { SigningKeysService } from './signing-keys.service';
 
 /** Discovery: RFC 8414 server metadata and the RFC 7517 key set. Served outside `/api/v1`. */
 @Controller('.well-known')
 @Public()
+@ApiTags('discovery')
+@ApiErrorResponses([500])
 export class WellKnownController {
   constructor(
     private readonly keys: SigningKeysService,
@@ -14,13 +19,21 @@ export class WellKnownController {
 
   @Get('jwks.json')
   @Header('cache-control', 'public, max-age=300')
-  jwks(): { keys: PublicJwk[] } {
+  @ApiOperation({
+    summary: 'The signing keys (JWKS)',
+    description:
+      'RFC 7517. Resource servers verify access tokens (ES256) with these keys; refetch on an unknown kid.',
+  })
+  @ApiOkResponse({ type: JwksDto, description: 'The public keys' })
+  jwks(): JwksDto {
     return this.keys.jwks();
   }
 
   @Get('oauth-authorization-server')
   @Header('cache-control', 'public, max-age=300')
-  metadata(): Record<string, unknown> {
+  @ApiOperation({ summary: 'Authorization server metadata', description: 'RFC 8414.' })
+  @ApiOkResponse({ type: AuthorizationServerMetadataDto, description: 'The metadata' })
+  metadata(): AuthorizationServerMetadataDto {
     const base = this.config.http.publicUrl;
     const authMethods = ['client_secret_basic', 'client_secret_post'];
     return {

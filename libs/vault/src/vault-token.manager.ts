@@ -5,6 +5,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { Metrics } from '@agentidp/metrics';
 import { VaultClient, type TokenLookup } from './vault.client';
 import { VAULT_MODULE_OPTIONS, type VaultModuleOptions } from './vault.options';
 
@@ -34,7 +35,14 @@ export class VaultTokenManager implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly vault: VaultClient,
     @Inject(VAULT_MODULE_OPTIONS) private readonly options: VaultModuleOptions,
-  ) {}
+    metrics: Metrics,
+  ) {
+    metrics.gauge(
+      'agentidp_vault_token_ttl_seconds',
+      "Seconds left on AgentIdP's own Vault token (absent for a token that never expires)",
+      () => this.state?.ttlSeconds ?? undefined,
+    );
+  }
 
   async onModuleInit(): Promise<void> {
     // Vault being down at start must not stop the server: bcrypt-backed credentials still work.

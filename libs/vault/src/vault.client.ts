@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Metrics } from '@agentidp/metrics';
 import { VaultError } from './vault.errors';
 import { VAULT_MODULE_OPTIONS, type VaultModuleOptions } from './vault.options';
 
@@ -34,7 +35,10 @@ export interface VaultHealth {
  */
 @Injectable()
 export class VaultClient {
-  constructor(@Inject(VAULT_MODULE_OPTIONS) private readonly options: VaultModuleOptions) {}
+  constructor(
+    @Inject(VAULT_MODULE_OPTIONS) private readonly options: VaultModuleOptions,
+    private readonly metrics: Metrics,
+  ) {}
 
   get mount(): string {
     return this.options.mount;
@@ -123,6 +127,24 @@ export class VaultClient {
     operation: string,
     body?: unknown,
     options: { acceptAnyStatus?: boolean } = {},
+  ): Promise<VaultResponse<T>> {
+    const timer = this.metrics.vaultCalls.startTimer({ operation });
+    try {
+      const response = await this.send<T>(method, path, operation, body, options);
+      timer({ outcome: 'ok' });
+      return response;
+    } catch (error) {
+      timer({ outcome: error instanceof VaultError ? error.kind : 'error' });
+      throw error;
+    }
+  }
+
+  private async send<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    operation: string,
+    body: unknown,
+    options: { acceptAnyStatus?: boolean },
   ): Promise<VaultResponse<T>> {
     const headers: Record<string, string> = {
       'x-vault-token': this.options.token,

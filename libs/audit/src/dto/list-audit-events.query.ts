@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsDateString,
@@ -11,23 +12,37 @@ import {
 } from 'class-validator';
 
 export class ListAuditEventsQuery {
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'Events where this agent is the actor or the target',
+  })
   @IsOptional()
   @IsUUID()
   agentId?: string;
 
+  @ApiPropertyOptional({ maxLength: 64, description: 'An event type', example: 'token.issued' })
   @IsOptional()
   @IsString()
   @MaxLength(64)
   type?: string;
 
+  @ApiPropertyOptional({ format: 'date-time', description: 'Inclusive lower bound (RFC 3339)' })
   @IsOptional()
   @IsDateString({ strict: true })
   from?: string;
 
+  @ApiPropertyOptional({ format: 'date-time', description: 'Exclusive upper bound (RFC 3339)' })
   @IsOptional()
   @IsDateString({ strict: true })
   to?: string;
 
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 100,
+    default: 50,
+    description: 'Page size',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -35,6 +50,7 @@ export class ListAuditEventsQuery {
   @Max(100)
   limit?: number;
 
+  @ApiPropertyOptional({ maxLength: 20, description: 'The nextCursor of the previous page' })
   @IsOptional()
   @IsString()
   @MaxLength(20)

@@ -1,0 +1,28 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Metrics } from '@agentidp/metrics';
+import type { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+
+/** Connection pool use, read at scrape time. */
+@Injectable()
+export class DatabaseMetrics implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly metrics: Metrics,
+  ) {}
+
+  onModuleInit(): void {
+    const pool = () => (this.dataSource.driver as unknown as { master?: Pool }).master;
+    const help = 'PostgreSQL pool connections by state';
+    this.metrics.gauge('agentidp_db_pool_connections', help, () => pool()?.totalCount, {
+      state: 'total',
+    });
+    this.metrics.gauge('agentidp_db_pool_connections', help, () => pool()?.idleCount, {
+      state: 'idle',
+    });
+    this.metrics.gauge('agentidp_db_pool_connections', help, () => pool()?.waitingCount, {
+      state: 'waiting',
+    });
+  }
+}
