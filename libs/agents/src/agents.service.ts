@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DomainException, ErrorCode } from '@agentidp/common';
+import { DEFAULT_PAGE_SIZE, DomainException, ErrorCode } from '@agentidp/common';
 import { CredentialsService } from '@agentidp/credentials';
 import { randomUUID } from 'node:crypto';
 import { Repository, type QueryDeepPartialEntity } from 'typeorm';
@@ -11,8 +11,6 @@ import { toAgentResponse, type AgentPage, type AgentResponse } from './dto/agent
 import type { CreateAgentDto } from './dto/create-agent.dto';
 import type { ListAgentsQuery } from './dto/list-agents.query';
 import type { UpdateAgentDto } from './dto/update-agent.dto';
-
-const DEFAULT_PAGE_SIZE = 50;
 
 @Injectable()
 export class AgentsService {

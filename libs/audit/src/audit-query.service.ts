@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DomainException, ErrorCode } from '@agentidp/common';
+import { DEFAULT_PAGE_SIZE, DomainException, ErrorCode } from '@agentidp/common';
 import { DataSource } from 'typeorm';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditEvent } from './audit-event.entity';
@@ -36,7 +36,7 @@ export class AuditQueryService {
   async list(
     query: ListAuditEventsQuery,
   ): Promise<{ items: AuditEventResponse[]; nextCursor: string | null }> {
-    const limit = query.limit ?? 50;
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const builder = this.dataSource.manager
       .createQueryBuilder(AuditEvent, 'event')
       .orderBy('event.id', 'DESC')

@@ -10,3 +10,4 @@ export * from './request-context';
 export * from './body-parsers';
 export * from './validators';
 export * from './dto';
+export * from './pagination';

@@ -1,15 +1,6 @@
+import { PageLimit } from '@agentidp/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  IsDateString,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsDateString, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 
 export class ListAuditEventsQuery {
   @ApiPropertyOptional({
@@ -36,18 +27,7 @@ export class ListAuditEventsQuery {
   @IsDateString({ strict: true })
   to?: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 1,
-    maximum: 100,
-    default: 50,
-    description: 'Page size',
-  })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit()
   limit?: number;
 
   @ApiPropertyOptional({ maxLength: 20, description: 'The nextCursor of the previous page' })

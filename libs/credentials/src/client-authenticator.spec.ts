@@ -1,0 +1,517 @@
+import { Logger } from '@nestjs/common';
+import { type ClientLockoutService } from '@agentidp/abuse';
+import { AuditEventType, AuditOutcome, type AuditRecord, type AuditService } from '@agentidp/audit';
+import { AppConfig } from '@agentidp/config';
+import { Metrics } from '@agentidp/metrics';
+import { randomUUID } from 'node:crypto';
+import { type DataSource } from 'typeorm';
+import { ClientAuthenticator, type AuthenticationResult } from './client-authenticator';
+import { bootstrapCredentialId, generateClientSecret } from './client-secret';
+import { SecretStrategy, type SecretRef, type StoredSecret } from './secret-strategy';
+import { VerifiedSecretCache } from './verified-secret-cache';
+
+/** The row the authenticator's lookup returns (credential joined to its agent). */
+interface AuthRow {
+  id: string;
+  agent_id: string;
+  secret_hash: string | null;
+  secret_version: number;
+  vault_path: string | null;
+  vault_version: number | null;
+  expires_at: Date | null;
+  agent_status: string;
+  allowed_scopes: string[];
+}
+
+interface QueryCall {
+  sql: string;
+  params: unknown[];
+}
+
+/** `DataSource.query` over an in-memory credentials table; records every statement. */
+class FakeDataSource {
+  readonly rows = new Map<string, AuthRow>();
+  readonly calls: QueryCall[] = [];
+  /** Rows the migration UPDATE reports as changed. */
+  migrationAffected = 1;
+
+  async query(sql: string, params: unknown[] = []): Promise<unknown> {
+    this.calls.push({ sql, params });
+    if (/FROM credentials c/.test(sql)) {
+      const row = this.rows.get(params[0] as string);
+      return row ? [{ ...row }] : [];
+    }
+    if (/SET secret_hash = NULL/.test(sql)) return [[], this.migrationAffected];
+    if (/SET last_used_at/.test(sql)) return [[], 1];
+    throw new Error(`Unexpected SQL: ${sql}`);
+  }
+
+  lookups(): QueryCall[] {
+    return this.calls.filter((call) => /FROM credentials c/.test(call.sql));
+  }
+
+  migrations(): QueryCall[] {
+    return this.calls.filter((call) => /SET secret_hash = NULL/.test(call.sql));
+  }
+}
+
+/** Verifies against a map of current secrets; can hold verifications until released. */
+class FakeSecretStrategy extends SecretStrategy {
+  readonly kind = 'bcrypt' as const;
+  readonly current = new Map<string, string>();
+  readonly verifyCalls: { ref: SecretRef; presented: string }[] = [];
+  readonly afterVerifiedCalls: SecretRef[] = [];
+  /** What `afterVerified` answers: a StoredSecret means "move this credential". */
+  migrateTo: StoredSecret | null = null;
+  afterVerifiedError?: Error;
+  verifyError?: Error;
+  private gate?: Promise<void>;
+  private open?: () => void;
+
+  hold(): void {
+    this.gate = new Promise<void>((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.open?.();
+    this.gate = undefined;
+  }
+
+  async verify(ref: SecretRef, presented: string): Promise<boolean> {
+    this.verifyCalls.push({ ref, presented });
+    if (this.gate) await this.gate;
+    if (this.verifyError) throw this.verifyError;
+    return this.current.get(ref.credentialId) === presented;
+  }
+
+  override async afterVerified(ref: SecretRef): Promise<StoredSecret | null> {
+    this.afterVerifiedCalls.push(ref);
+    if (this.afterVerifiedError) throw this.afterVerifiedError;
+    return this.migrateTo;
+  }
+
+  async store(): Promise<StoredSecret> {
+    throw new Error('not used by the authenticator');
+  }
+
+  async replace(): Promise<StoredSecret> {
+    throw new Error('not used by the authenticator');
+  }
+
+  async remove(): Promise<void> {
+    throw new Error('not used by the authenticator');
+  }
+
+  async discard(): Promise<void> {
+    throw new Error('not used by the authenticator');
+  }
+}
+
+class FakeLockout implements Pick<
+  ClientLockoutService,
+  'status' | 'recordFailure' | 'recordSuccess'
+> {
+  readonly failures = new Map<string, number>();
+  readonly lockedFor = new Map<string, number>();
+  readonly failureCalls: string[] = [];
+  readonly successCalls: string[] = [];
+  /** What `recordFailure` answers (the lockout that failure started, if any). */
+  lockoutOnFailure = 0;
+
+  async status(clientId: string): Promise<{ lockedForSeconds: number; failures: number }> {
+    return {
+      lockedForSeconds: this.lockedFor.get(clientId) ?? 0,
+      failures: this.failures.get(clientId) ?? 0,
+    };
+  }
+
+  async recordFailure(clientId: string): Promise<number> {
+    this.failureCalls.push(clientId);
+    this.failures.set(clientId, (this.failures.get(clientId) ?? 0) + 1);
+    return this.lockoutOnFailure;
+  }
+
+  async recordSuccess(clientId: string): Promise<void> {
+    this.successCalls.push(clientId);
+    this.failures.delete(clientId);
+  }
+}
+
+class FakeAudit implements Pick<AuditService, 'record'> {
+  readonly records: AuditRecord[] = [];
+
+  record(event: AuditRecord): void {
+    this.records.push(event);
+  }
+}
+
+const flushAsync = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe(ClientAuthenticator.name, () => {
+  let database: FakeDataSource;
+  let strategy: FakeSecretStrategy;
+  let cache: VerifiedSecretCache;
+  let lockout: FakeLockout;
+  let audit: FakeAudit;
+  let authenticator: ClientAuthenticator;
+  let agentId: string;
+  let credentialId: string;
+  let secret: string;
+
+  function addCredential(overrides: Partial<AuthRow> = {}): AuthRow {
+    const row: AuthRow = {
+      id: credentialId,
+      agent_id: agentId,
+      secret_hash: '$2b$04$placeholder',
+      secret_version: 1,
+      vault_path: null,
+      vault_version: null,
+      expires_at: null,
+      agent_status: 'active',
+      allowed_scopes: ['agents:read'],
+      ...overrides,
+    };
+    database.rows.set(row.id, row);
+    return row;
+  }
+
+  beforeEach(() => {
+    database = new FakeDataSource();
+    strategy = new FakeSecretStrategy();
+    cache = new VerifiedSecretCache(AppConfig.fromEnv({}), new Metrics());
+    lockout = new FakeLockout();
+    audit = new FakeAudit();
+    authenticator = new ClientAuthenticator(
+      database as unknown as DataSource,
+      strategy,
+      cache,
+      audit as unknown as AuditService,
+      lockout as unknown as ClientLockoutService,
+      new Metrics(),
+    );
+    agentId = randomUUID();
+    credentialId = randomUUID();
+    secret = generateClientSecret(credentialId);
+    strategy.current.set(credentialId, secret);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('authenticates with one lookup by the credential id embedded in the secret', async () => {
+    addCredential({ secret_version: 4, allowed_scopes: ['agents:read', 'audit:read'] });
+
+    const result = await authenticator.authenticate(agentId, secret);
+
+    expect(result).toEqual<AuthenticationResult>({
+      ok: true,
+      client: {
+        agentId,
+        credentialId,
+        secretVersion: 4,
+        agentActive: true,
+        allowedScopes: ['agents:read', 'audit:read'],
+      },
+    });
+    expect(database.lookups()).toEqual([
+      { sql: expect.any(String) as string, params: [credentialId] },
+    ]);
+    expect(strategy.verifyCalls).toHaveLength(1);
+    expect(strategy.verifyCalls[0].ref).toEqual<SecretRef>({
+      credentialId,
+      agentId,
+      secretHash: '$2b$04$placeholder',
+      vaultPath: null,
+      vaultVersion: null,
+    });
+  });
+
+  it('accepts the client id in upper case', async () => {
+    addCredential();
+    const result = await authenticator.authenticate(agentId.toUpperCase(), secret);
+    expect(result.ok).toBe(true);
+  });
+
+  it('reports a suspended agent as inactive', async () => {
+    addCredential({ agent_status: 'suspended' });
+    const result = await authenticator.authenticate(agentId, secret);
+    expect(result.ok && result.client.agentActive).toBe(false);
+    expect(result.ok).toBe(true);
+  });
+
+  it('looks a secret without an embedded id up as the bootstrap credential', async () => {
+    const operatorSecret = 'an-operator-chosen-bootstrap-secret-of-40-chars';
+    credentialId = bootstrapCredentialId(agentId);
+    strategy.current.set(credentialId, operatorSecret);
+    addCredential();
+
+    const result = await authenticator.authenticate(agentId, operatorSecret);
+
+    expect(result.ok).toBe(true);
+    expect(database.lookups().map((call) => call.params)).toEqual([[credentialId]]);
+  });
+
+  it.each([
+    ['a client id that is not a UUID', 'not-a-uuid', 'secret'],
+    ['an empty secret', '6f1c2a4e-3b5d-4e7f-9a8b-0c1d2e3f4a5b', ''],
+    ['a secret over 512 characters', '6f1c2a4e-3b5d-4e7f-9a8b-0c1d2e3f4a5b', 'x'.repeat(513)],
+  ])('refuses %s without a lookup', async (_case, clientId, presented) => {
+    const result = await authenticator.authenticate(clientId, presented);
+    expect(result).toEqual({ ok: false, reason: 'unknown_client', lockedForSeconds: 0 });
+    expect(database.calls).toEqual([]);
+    expect(strategy.verifyCalls).toEqual([]);
+  });
+
+  it('refuses an unknown credential without calling the strategy', async () => {
+    const result = await authenticator.authenticate(agentId, secret);
+
+    expect(result).toEqual({ ok: false, reason: 'unknown_client', lockedForSeconds: 0 });
+    expect(strategy.verifyCalls).toEqual([]);
+    expect(lockout.failureCalls).toEqual([agentId]);
+  });
+
+  it("refuses another agent's credential without calling the strategy", async () => {
+    addCredential({ agent_id: randomUUID() });
+
+    const result = await authenticator.authenticate(agentId, secret);
+
+    expect(result).toMatchObject({ ok: false, reason: 'unknown_client' });
+    expect(strategy.verifyCalls).toEqual([]);
+    expect(lockout.failureCalls).toEqual([agentId]);
+  });
+
+  it('refuses an expired credential without calling the strategy', async () => {
+    addCredential({ expires_at: new Date(Date.now() - 1000) });
+
+    const result = await authenticator.authenticate(agentId, secret);
+
+    expect(result).toMatchObject({ ok: false, reason: 'expired_credential' });
+    expect(strategy.verifyCalls).toEqual([]);
+    expect(lockout.failureCalls).toEqual([agentId]);
+  });
+
+  it('accepts a credential that expires in the future', async () => {
+    addCredential({ expires_at: new Date(Date.now() + 60_000) });
+    const result = await authenticator.authenticate(agentId, secret);
+    expect(result.ok).toBe(true);
+  });
+
+  it('refuses a locked-out client with the right secret before any secret check', async () => {
+    addCredential();
+    lockout.lockedFor.set(agentId, 600);
+
+    const result = await authenticator.authenticate(agentId, secret);
+
+    expect(result).toEqual({ ok: false, reason: 'locked_out', lockedForSeconds: 600 });
+    expect(strategy.verifyCalls).toEqual([]);
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
+    expect(lockout.failureCalls).toEqual([]);
+    expect(lockout.successCalls).toEqual([]);
+  });
+
+  it('refuses a locked-out client even when its secret is warm in the cache', async () => {
+    addCredential();
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+    lockout.lockedFor.set(agentId, 120);
+
+    const result = await authenticator.authenticate(agentId, secret);
+
+    expect(result).toEqual({ ok: false, reason: 'locked_out', lockedForSeconds: 120 });
+  });
+
+  it('does not call the strategy again for a warm secret', async () => {
+    addCredential();
+
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+
+    expect(strategy.verifyCalls).toHaveLength(1);
+    expect(strategy.afterVerifiedCalls).toHaveLength(1);
+    expect(database.lookups()).toHaveLength(3);
+  });
+
+  it('verifies again after a rotation and refuses the old secret', async () => {
+    const row = addCredential({ secret_version: 1 });
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+
+    const rotated = generateClientSecret(credentialId);
+    strategy.current.set(credentialId, rotated);
+    row.secret_version = 2;
+
+    const old = await authenticator.authenticate(agentId, secret);
+    expect(old).toMatchObject({ ok: false, reason: 'wrong_secret' });
+    expect(strategy.verifyCalls).toHaveLength(2);
+
+    const fresh = await authenticator.authenticate(agentId, rotated);
+    expect(fresh).toMatchObject({ ok: true, client: { secretVersion: 2 } });
+    expect(strategy.verifyCalls).toHaveLength(3);
+  });
+
+  it('verifies again when the Vault version of the credential changes', async () => {
+    const row = addCredential({
+      secret_hash: null,
+      vault_path: 'secret/data/agentidp/agents/a/credentials/c',
+      vault_version: 3,
+    });
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+
+    row.vault_version = 4;
+    strategy.current.set(credentialId, 'aidp_someone-else-rewrote-the-vault-secret');
+
+    const result = await authenticator.authenticate(agentId, secret);
+    expect(result).toMatchObject({ ok: false, reason: 'wrong_secret' });
+    expect(strategy.verifyCalls.map((call) => call.ref.vaultVersion)).toEqual([3, 4]);
+  });
+
+  it('shares one strategy call among concurrent cold requests with the same secret', async () => {
+    addCredential();
+    strategy.hold();
+
+    const pending = [1, 2, 3].map(() => authenticator.authenticate(agentId, secret));
+    await flushAsync();
+    expect(strategy.verifyCalls).toHaveLength(1);
+
+    strategy.release();
+    const results = await Promise.all(pending);
+
+    expect(results.map((result) => result.ok)).toEqual([true, true, true]);
+    expect(strategy.verifyCalls).toHaveLength(1);
+  });
+
+  it('does not share a verification between different secrets', async () => {
+    addCredential();
+    strategy.hold();
+
+    const right = authenticator.authenticate(agentId, secret);
+    const wrong = authenticator.authenticate(agentId, generateClientSecret(credentialId));
+    await flushAsync();
+    expect(strategy.verifyCalls).toHaveLength(2);
+
+    strategy.release();
+    expect((await right).ok).toBe(true);
+    expect(await wrong).toMatchObject({ ok: false, reason: 'wrong_secret' });
+  });
+
+  it('calls the strategy again after a verification that threw', async () => {
+    addCredential();
+    strategy.verifyError = new Error('Vault read failed: timeout');
+
+    await expect(authenticator.authenticate(agentId, secret)).rejects.toThrow(/timeout/);
+
+    strategy.verifyError = undefined;
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+    expect(strategy.verifyCalls).toHaveLength(2);
+  });
+
+  it('counts a wrong secret as a failure and reports the lockout it started', async () => {
+    addCredential();
+    lockout.lockoutOnFailure = 900;
+
+    const result = await authenticator.authenticate(agentId, generateClientSecret(credentialId));
+
+    expect(result).toEqual({ ok: false, reason: 'wrong_secret', lockedForSeconds: 900 });
+    expect(lockout.failureCalls).toEqual([agentId]);
+    expect(lockout.successCalls).toEqual([]);
+  });
+
+  it('does not remember a wrong secret', async () => {
+    addCredential();
+    const wrong = generateClientSecret(credentialId);
+
+    await authenticator.authenticate(agentId, wrong);
+    await authenticator.authenticate(agentId, wrong);
+
+    expect(strategy.verifyCalls).toHaveLength(2);
+  });
+
+  it('clears earlier failures after a success', async () => {
+    addCredential();
+    await authenticator.authenticate(agentId, generateClientSecret(credentialId));
+    await authenticator.authenticate(agentId, generateClientSecret(credentialId));
+    expect(lockout.failureCalls).toHaveLength(2);
+
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+
+    expect(lockout.successCalls).toEqual([agentId]);
+  });
+
+  it('does not touch the failure counter on a success with no failures', async () => {
+    addCredential();
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+    expect(lockout.successCalls).toEqual([]);
+    expect(lockout.failureCalls).toEqual([]);
+  });
+
+  it('records the last use at most once a minute per credential', async () => {
+    addCredential();
+    await authenticator.authenticate(agentId, secret);
+    await authenticator.authenticate(agentId, secret);
+    const touches = database.calls.filter((call) => /last_used_at/.test(call.sql));
+    expect(touches).toEqual([{ sql: expect.any(String) as string, params: [credentialId] }]);
+  });
+
+  describe('with VAULT_MIGRATE_ON_USE', () => {
+    const stored: StoredSecret = {
+      secretHash: null,
+      vaultPath: 'secret/data/agentidp/agents/a/credentials/c',
+      vaultVersion: 1,
+    };
+
+    it('moves the verified row only if it is still on bcrypt and at the verified version', async () => {
+      addCredential({ secret_version: 7 });
+      strategy.migrateTo = stored;
+
+      expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+
+      const [update] = database.migrations();
+      expect(database.migrations()).toHaveLength(1);
+      expect(update.sql).toMatch(
+        /WHERE\s+id = \$1\s+AND\s+secret_version = \$4\s+AND\s+vault_path IS NULL/,
+      );
+      expect(update.sql).toMatch(/vault_path = \$2/);
+      expect(update.sql).toMatch(/vault_version = \$3/);
+      expect(update.sql).toMatch(/secret_hash = NULL/);
+      expect(update.params).toEqual([credentialId, stored.vaultPath, stored.vaultVersion, 7]);
+      expect(audit.records).toEqual([
+        {
+          type: AuditEventType.CredentialMigratedToVault,
+          outcome: AuditOutcome.Success,
+          targetType: 'credential',
+          targetId: credentialId,
+          details: { agentId },
+        },
+      ]);
+    });
+
+    it('audits nothing when a concurrent change won and no row moved', async () => {
+      addCredential();
+      strategy.migrateTo = stored;
+      database.migrationAffected = 0;
+
+      expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+
+      expect(database.migrations()).toHaveLength(1);
+      expect(audit.records).toEqual([]);
+    });
+
+    it('still authenticates when the move to Vault fails', async () => {
+      addCredential();
+      strategy.afterVerifiedError = new Error('Vault write failed: sealed');
+
+      expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+      expect(database.migrations()).toEqual([]);
+    });
+
+    it('issues no UPDATE when the strategy has nothing to move', async () => {
+      addCredential();
+      expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+      expect(strategy.afterVerifiedCalls).toHaveLength(1);
+      expect(database.migrations()).toEqual([]);
+    });
+  });
+});
