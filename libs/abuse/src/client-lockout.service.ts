@@ -2,8 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { AppConfig } from '@agentidp/config';
 import { AbuseStore } from './abuse-store';
+import { PostgresAbuseStore } from './postgres-abuse.store';
 
-const key = (clientId: string) => `lockout:${clientId.toLowerCase().slice(0, 64)}`;
+/** The counter key of a client's failed authentications. */
+export const lockoutKey = (clientId: string) => `lockout:${clientId.toLowerCase().slice(0, 64)}`;
+const key = lockoutKey;
 
 /**
  * Locks a client out after LOCKOUT_MAX_FAILURES failed authentications within
@@ -20,6 +23,24 @@ export class ClientLockoutService {
 
   get enabled(): boolean {
     return this.config.abuse.lockoutMaxFailures > 0;
+  }
+
+  /**
+   * True when the counters live in PostgreSQL's `abuse_counters`: the token endpoint then reads the
+   * lockout in the same query as the credential, saving a round trip on the hot path.
+   */
+  get readableInDatabase(): boolean {
+    return this.enabled && this.store instanceof PostgresAbuseStore;
+  }
+
+  /** Interprets a counter row read elsewhere (see {@link readableInDatabase}). */
+  interpret(
+    failures: number | null,
+    retryAfterSeconds: number | null,
+  ): { lockedForSeconds: number; failures: number } {
+    if (!failures) return { lockedForSeconds: 0, failures: 0 };
+    const locked = failures >= this.config.abuse.lockoutMaxFailures;
+    return { lockedForSeconds: locked ? Math.max(1, retryAfterSeconds ?? 1) : 0, failures };
   }
 
   /** Seconds the client remains locked out (0 if not), and the failures counted so far. */

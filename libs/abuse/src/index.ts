@@ -2,3 +2,5 @@ export * from './abuse-store';
 export * from './abuse.module';
 export * from './client-lockout.service';
 export * from './rate-limit.guard';
+export * from './postgres-abuse.store';
+export * from './redis-abuse.store';

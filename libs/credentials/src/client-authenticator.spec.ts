@@ -150,6 +150,8 @@ class FakeAudit implements Pick<AuditService, 'record'> {
 const flushAsync = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe(ClientAuthenticator.name, () => {
+  // One registry for the file: each Metrics instance starts prom-client's default collectors.
+  const metrics = new Metrics();
   let database: FakeDataSource;
   let strategy: FakeSecretStrategy;
   let cache: VerifiedSecretCache;
@@ -180,7 +182,7 @@ describe(ClientAuthenticator.name, () => {
   beforeEach(() => {
     database = new FakeDataSource();
     strategy = new FakeSecretStrategy();
-    cache = new VerifiedSecretCache(AppConfig.fromEnv({}), new Metrics());
+    cache = new VerifiedSecretCache(AppConfig.fromEnv({}), metrics);
     lockout = new FakeLockout();
     audit = new FakeAudit();
     authenticator = new ClientAuthenticator(
@@ -189,7 +191,7 @@ describe(ClientAuthenticator.name, () => {
       cache,
       audit as unknown as AuditService,
       lockout as unknown as ClientLockoutService,
-      new Metrics(),
+      metrics,
     );
     agentId = randomUUID();
     credentialId = randomUUID();

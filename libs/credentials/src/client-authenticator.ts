@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ClientLockoutService } from '@agentidp/abuse';
+import { ClientLockoutService, lockoutKey } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { isUuid } from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
@@ -47,6 +47,15 @@ const LOOKUP_SQL = `
     JOIN agents a ON a.id = c.agent_id
    WHERE c.id = $1`;
 
+const LOOKUP_WITH_LOCKOUT_SQL = `
+  SELECT c.id, c.agent_id, c.secret_hash, c.secret_version, c.vault_path, c.vault_version,
+         c.expires_at, a.status AS agent_status, a.allowed_scopes,
+         l.count AS failures, CEIL(EXTRACT(EPOCH FROM (l.window_ends_at - now())))::int AS lock_retry
+    FROM credentials c
+    JOIN agents a ON a.id = c.agent_id
+    LEFT JOIN abuse_counters l ON l.key = $2 AND l.window_ends_at > now()
+   WHERE c.id = $1`;
+
 const LAST_USED_INTERVAL_MS = 60_000;
 
 /**
@@ -75,11 +84,14 @@ export class ClientAuthenticator {
     }
     const agentId = clientId.toLowerCase();
     const credentialId = credentialIdFromSecret(secret) ?? bootstrapCredentialId(agentId);
-    // The lockout check runs beside the lookup; a locked-out client costs no secret check.
-    const [rows, lockout] = await Promise.all([
-      this.dataSource.query<AuthRow[]>(LOOKUP_SQL, [credentialId]),
-      this.lockout.status(agentId),
-    ]);
+    // The lockout is read with the credential (one query) when its counters live in PostgreSQL,
+    // beside it otherwise; either way a locked-out client costs no secret check.
+    const [rows, lockout] = this.lockout.readableInDatabase
+      ? await this.lookupWithLockout(credentialId, agentId)
+      : await Promise.all([
+          this.dataSource.query<AuthRow[]>(LOOKUP_SQL, [credentialId]),
+          this.lockout.status(agentId),
+        ]);
     if (lockout.lockedForSeconds > 0) {
       return { ok: false, reason: 'locked_out', lockedForSeconds: lockout.lockedForSeconds };
     }
@@ -111,6 +123,20 @@ export class ClientAuthenticator {
         allowedScopes: row.allowed_scopes,
       },
     };
+  }
+
+  private async lookupWithLockout(
+    credentialId: string,
+    agentId: string,
+  ): Promise<[AuthRow[], { lockedForSeconds: number; failures: number }]> {
+    const rows = await this.dataSource.query<
+      (AuthRow & { failures: number | null; lock_retry: number | null })[]
+    >(LOOKUP_WITH_LOCKOUT_SQL, [credentialId, lockoutKey(agentId)]);
+    // No credential row: read the counter on its own, so an unknown client locks out like a known one.
+    const lockout = rows[0]
+      ? this.lockout.interpret(rows[0].failures, rows[0].lock_retry)
+      : await this.lockout.status(agentId);
+    return [rows, lockout];
   }
 
   private async fail(

@@ -23,10 +23,13 @@ function fillWithPlaceholders(
     entries.set(bindingOf(index), placeholder);
 }
 
+// One registry for the file: each Metrics instance starts prom-client's default collectors.
+const sharedMetrics = new Metrics();
+
 function cacheWithTtl(seconds: number): VerifiedSecretCache {
   return new VerifiedSecretCache(
     AppConfig.fromEnv({ SECRET_CACHE_TTL_SECONDS: String(seconds) }),
-    new Metrics(),
+    sharedMetrics,
   );
 }
 
