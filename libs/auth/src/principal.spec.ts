@@ -113,7 +113,7 @@ describe(Principal.name, () => {
 
     it('refuses to grant a management scope the caller does not hold', () => {
       const caller = principal(Scope.AgentsWrite);
-      for (const scope of MANAGEMENT_SCOPES.filter((item) => item !== Scope.AgentsWrite)) {
+      for (const scope of MANAGEMENT_SCOPES.filter((item) => item !== String(Scope.AgentsWrite))) {
         const error = domainError(() => caller.requireGrantable([Scope.AgentsWrite, scope]));
         expect(error.code).toBe(ErrorCode.INSUFFICIENT_SCOPE);
         expect(error.headers?.['www-authenticate']).toContain(`scope="${scope}"`);

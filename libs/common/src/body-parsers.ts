@@ -40,9 +40,10 @@ export function registerBodyParsers(fastify: FastifyInstance, bodyLimit: number)
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit },
     (_request, body, done) => {
-      const params: Record<string, string | string[]> = {};
+      // No prototype: `constructor` or `__proto__` are parameters like any other.
+      const params = Object.create(null) as Record<string, string | string[]>;
       for (const [key, value] of new URLSearchParams(body as string)) {
-        const existing = params[key];
+        const existing = Object.hasOwn(params, key) ? params[key] : undefined;
         if (existing === undefined) params[key] = value;
         else params[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
       }

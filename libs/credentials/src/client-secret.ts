@@ -25,8 +25,10 @@ export function generateClientSecret(credentialId: string): string {
 /** The credential id a well-formed secret names, or null for anything else. */
 export function credentialIdFromSecret(secret: string): string | null {
   if (secret.length !== ENCODED_LENGTH || !secret.startsWith(CLIENT_SECRET_PREFIX)) return null;
-  const body = Buffer.from(secret.slice(CLIENT_SECRET_PREFIX.length), 'base64url');
-  if (body.length !== BODY_BYTES) return null;
+  const encoded = secret.slice(CLIENT_SECRET_PREFIX.length);
+  const body = Buffer.from(encoded, 'base64url');
+  // Node's decoder is lenient (`+`, `/`, unused low bits): only the canonical spelling is a secret.
+  if (body.length !== BODY_BYTES || body.toString('base64url') !== encoded) return null;
   const payload = body.subarray(0, ID_BYTES + RANDOM_BYTES);
   if (crc32(payload) >>> 0 !== body.readUInt32BE(ID_BYTES + RANDOM_BYTES)) return null;
   const hex = body.subarray(0, ID_BYTES).toString('hex');

@@ -52,12 +52,12 @@ export class VerifiedSecretCache {
   remember(binding: string, secret: string): void {
     const ttlMs = this.config.secrets.cacheTtlSeconds * 1000;
     if (ttlMs <= 0) return;
+    this.entries.delete(binding);
     if (this.entries.size >= MAX_ENTRIES) {
       // Maps iterate in insertion order: drop the oldest entry.
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.delete(binding);
     this.entries.set(binding, {
       digest: this.digest(binding, secret),
       expiresAt: Date.now() + ttlMs,
