@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AgentsService, BOOTSTRAP_FILE } from '@agentidp/agents';
-import { AuditQueryService } from '@agentidp/audit';
+import { AuditQueryService, AuditService } from '@agentidp/audit';
 import { Scope } from '@agentidp/auth';
 import { AppConfig, ConfigValidationError, loadDotEnv } from '@agentidp/config';
 import { CredentialsService } from '@agentidp/credentials';
@@ -36,13 +36,16 @@ server first: one process at a time can open ${'DATA_DIR'}.
 Bootstrap credentials of the embedded database are also kept in DATA_DIR/${BOOTSTRAP_FILE}.
 `;
 
-type Command = (
-  app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>,
-  options: Record<string, unknown>,
-) => Promise<number>;
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+type Context = Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
+type Command = (app: Context, options: Record<string, unknown>, io: CliIo) => Promise<number>;
 
 const commands: Record<string, Command> = {
-  'create-admin-credential': async (app, options) => {
+  'create-admin-credential': async (app, options, io) => {
     const agents = app.get(AgentsService);
     const credentials = app.get(CredentialsService);
     let agentId = typeof options['agent-id'] === 'string' ? options['agent-id'] : undefined;
@@ -52,84 +55,96 @@ const commands: Record<string, Command> = {
       agentId = (await agents.create({ name: 'admin', allowedScopes: [Scope.Admin] })).id;
     }
     const credential = await credentials.issueForAgent(agentId);
-    print({
+    print(io, {
       clientId: credential.clientId,
       clientSecret: credential.clientSecret,
       credentialId: credential.credentialId,
     });
     return 0;
   },
-  'rotate-signing-key': async (app) => {
-    print({ kid: await app.get(SigningKeysService).rotate() });
+  'rotate-signing-key': async (app, _options, io) => {
+    print(io, { kid: await app.get(SigningKeysService).rotate() });
     return 0;
   },
-  'verify-audit-chain': async (app) => {
+  'verify-audit-chain': async (app, _options, io) => {
+    await app.get(AuditService).flush();
     const result = await app.get(AuditQueryService).verifyChain();
-    print(result);
+    print(io, result);
     return result.valid ? 0 : 1;
   },
-  'credential-storage': async (app) => {
+  'credential-storage': async (app, _options, io) => {
     const rows = await app.get(DataSource).query<{ storage: string; count: string }[]>(
       `SELECT CASE WHEN vault_path IS NULL THEN 'bcrypt' ELSE 'vault' END AS storage, count(*)::text AS count
            FROM credentials GROUP BY 1`,
     );
     const counts = { bcrypt: 0, vault: 0 };
     for (const row of rows) counts[row.storage as 'bcrypt' | 'vault'] = Number(row.count);
-    print(counts);
+    print(io, counts);
     return 0;
   },
-  'vault-token': async (app) => {
+  'vault-token': async (app, _options, io) => {
     const config = app.get(AppConfig);
     if (!config.vault) {
-      process.stderr.write('Vault is not configured (VAULT_ADDR is unset)\n');
+      io.err('Vault is not configured (VAULT_ADDR is unset)\n');
       return 1;
     }
     const state = await app.get(VaultTokenManager).check();
-    print({ valid: state.valid, ttlSeconds: state.ttlSeconds, renewable: state.renewable });
+    print(io, { valid: state.valid, ttlSeconds: state.ttlSeconds, renewable: state.renewable });
     return state.valid ? 0 : 1;
   },
 };
 
-function print(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+function print(io: CliIo, value: unknown): void {
+  io.out(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-async function main(): Promise<number> {
+/** Runs one CLI command; returns the exit code. `env` is the environment to configure from. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
+    args,
     options: { help: { type: 'boolean', short: 'h' }, 'agent-id': { type: 'string' } },
     allowPositionals: true,
   });
   const name = positionals[0];
   if (values.help || !name) {
-    process.stdout.write(HELP);
+    io.out(HELP);
     return values.help ? 0 : 2;
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`Unknown command "${name}"\n\n${HELP}`);
+    io.err(`Unknown command "${name}"\n\n${HELP}`);
     return 2;
   }
-  loadDotEnv();
-  const config = AppConfig.fromEnv({
-    ...process.env,
-    DB_MIGRATIONS_RUN: process.env.DB_MIGRATIONS_RUN ?? 'true',
-  });
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv(env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      io.err(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
     logger: ['error', 'warn'],
     abortOnError: false,
   });
   try {
-    return await command(app, values);
+    return await command(app, values, io);
   } finally {
     await app.close();
   }
 }
 
-main()
-  .then((code) => process.exit(code))
-  .catch((error: unknown) => {
-    process.stderr.write(
-      `${error instanceof ConfigValidationError ? error.message : `Error: ${(error as Error).message}`}\n`,
-    );
-    process.exit(1);
-  });
+if (require.main === module) {
+  loadDotEnv();
+  runCli(process.argv.slice(2), process.env, {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  })
+    .then((code) => process.exit(code))
+    .catch((error: unknown) => {
+      process.stderr.write(`Error: ${(error as Error).message}\n`);
+      process.exit(1);
+    });
+}
