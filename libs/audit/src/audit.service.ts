@@ -1,7 +1,7 @@
 import {
   Injectable,
   Logger,
-  type BeforeApplicationShutdown,
+  type OnApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -40,7 +40,7 @@ const AUDIT_LOCK_KEY = '7017851454063191409';
  * writes into the bottleneck. A clean shutdown flushes everything before the pool closes.
  */
 @Injectable()
-export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
+export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger(AuditService.name);
   private queue: Pending[] = [];
   private timer?: NodeJS.Timeout;
@@ -58,7 +58,11 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
     if (this.timer) clearInterval(this.timer);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * Runs after the HTTP server has drained (Nest closes it between the before- and on-shutdown
+   * hooks) and before the database module closes its pool, so events of in-flight requests are kept.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.flush();
   }
 
