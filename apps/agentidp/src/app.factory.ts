@@ -91,6 +91,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   // Access log at debug level: the route pattern, never the raw URL or a body.
   const accessLog = new Logger('HTTP');
+  // Checked once: the hot path should not build log lines nobody will see.
+  const debugEnabled = config.log.level === 'debug' || config.log.level === 'verbose';
   const metrics = app.get(Metrics);
   fastify.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
@@ -101,9 +103,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       },
       reply.elapsedTime / 1000,
     );
-    accessLog.debug(
-      `${request.method} ${request.routeOptions.url ?? '(no route)'} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
-    );
+    if (debugEnabled) {
+      accessLog.debug(
+        `${request.method} ${request.routeOptions.url ?? '(no route)'} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
+      );
+    }
     done();
   });
   return app;

@@ -1,10 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { AbuseModule, RateLimitGuard } from '@agentidp/abuse';
 import { AgentsModule } from '@agentidp/agents';
 import { AuditModule } from '@agentidp/audit';
 import { BearerAuthGuard } from '@agentidp/auth';
-import { RequestContextInterceptor } from '@agentidp/common';
 import { ConfigModule, type AppConfig } from '@agentidp/config';
 import { CredentialsModule } from '@agentidp/credentials';
 import { DatabaseModule } from '@agentidp/database';
@@ -37,7 +36,6 @@ export class AppModule {
         // Rate limits first: a refused request costs no token verification.
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: BearerAuthGuard },
-        { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
       ],
     };
   }

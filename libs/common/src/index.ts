@@ -11,3 +11,4 @@ export * from './body-parsers';
 export * from './validators';
 export * from './dto';
 export * from './pagination';
+export * from './prepared-query';

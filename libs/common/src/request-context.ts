@@ -1,12 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import {
-  Injectable,
-  type CallHandler,
-  type ExecutionContext,
-  type NestInterceptor,
-} from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
-import { Observable } from 'rxjs';
 
 export interface RequestContextData {
   requestId: string;
@@ -31,15 +23,3 @@ export const RequestContext = {
     storage.enterWith(data);
   },
 };
-
-/** Runs each handler inside a {@link RequestContext}. */
-@Injectable()
-export class RequestContextInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const data = { requestId: String(request.id), clientIp: request.ip };
-    return new Observable((subscriber) =>
-      storage.run(data, () => next.handle().subscribe(subscriber)),
-    );
-  }
-}

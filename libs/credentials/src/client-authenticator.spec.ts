@@ -34,6 +34,14 @@ class FakeDataSource {
   readonly calls: QueryCall[] = [];
   /** Rows the migration UPDATE reports as changed. */
   migrationAffected = 1;
+  /** The `pg` pool named prepared statements go through. */
+  readonly driver = {
+    master: {
+      query: async (config: { text: string; values: unknown[] }) => ({
+        rows: (await this.query(config.text, config.values)) as unknown[],
+      }),
+    },
+  };
 
   async query(sql: string, params: unknown[] = []): Promise<unknown> {
     this.calls.push({ sql, params });

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService, lockoutKey } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { isUuid } from '@agentidp/common';
+import { isUuid, preparedQuery } from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
 import { DataSource } from 'typeorm';
 import { bootstrapCredentialId, credentialIdFromSecret } from './client-secret';
@@ -89,7 +89,9 @@ export class ClientAuthenticator {
     const [rows, lockout] = this.lockout.readableInDatabase
       ? await this.lookupWithLockout(credentialId, agentId)
       : await Promise.all([
-          this.dataSource.query<AuthRow[]>(LOOKUP_SQL, [credentialId]),
+          preparedQuery<AuthRow>(this.dataSource, 'agentidp_auth_lookup', LOOKUP_SQL, [
+            credentialId,
+          ]),
           this.lockout.status(agentId),
         ]);
     if (lockout.lockedForSeconds > 0) {
@@ -129,9 +131,12 @@ export class ClientAuthenticator {
     credentialId: string,
     agentId: string,
   ): Promise<[AuthRow[], { lockedForSeconds: number; failures: number }]> {
-    const rows = await this.dataSource.query<
-      (AuthRow & { failures: number | null; lock_retry: number | null })[]
-    >(LOOKUP_WITH_LOCKOUT_SQL, [credentialId, lockoutKey(agentId)]);
+    const rows = await preparedQuery<
+      AuthRow & { failures: number | null; lock_retry: number | null }
+    >(this.dataSource, 'agentidp_auth_lookup_lockout', LOOKUP_WITH_LOCKOUT_SQL, [
+      credentialId,
+      lockoutKey(agentId),
+    ]);
     // No credential row: read the counter on its own, so an unknown client locks out like a known one.
     const lockout = rows[0]
       ? this.lockout.interpret(rows[0].failures, rows[0].lock_retry)

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { BearerTokenVerifier, Principal } from '@agentidp/auth';
 import { AppConfig } from '@agentidp/config';
-import { isUuid } from '@agentidp/common';
+import { isUuid, preparedQuery } from '@agentidp/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { decodeJwt, signJwt, verifyEs256, type AccessTokenClaims } from './jwt';
@@ -63,7 +63,7 @@ export class AccessTokenService extends BearerTokenVerifier {
   async verify(token: string): Promise<AccessTokenClaims | null> {
     const claims = await this.verifySignatureAndClaims(token);
     if (!claims) return null;
-    const rows = await this.dataSource.query<StateRow[]>(STATE_SQL, [
+    const rows = await preparedQuery<StateRow>(this.dataSource, 'agentidp_token_state', STATE_SQL, [
       claims.sub,
       claims.cid,
       claims.jti,
