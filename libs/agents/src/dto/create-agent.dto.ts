@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { IsOptionalNotNull, IsText } from '@agentidp/common';
 import {
   ApiProperty,
@@ -28,6 +29,17 @@ export const METADATA_SCHEMA: ApiPropertyOptions & { description: string } = {
   description: `Free-form JSON object of at most ${MAX_METADATA_BYTES} bytes serialised`,
 };
 
+/** Validation of `allowedScopes`: optional, never null, at most 100 RFC 6749 scope tokens. */
+export function AllowedScopes(): PropertyDecorator {
+  return applyDecorators(
+    IsOptionalNotNull(),
+    IsArray(),
+    ArrayMaxSize(MAX_SCOPES),
+    IsString({ each: true }),
+    Matches(SCOPE_TOKEN, { each: true, message: 'each scope must be an RFC 6749 scope token' }),
+  );
+}
+
 @ApiSchema({ name: 'CreateAgentRequest' })
 export class CreateAgentDto {
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'billing-bot' })
@@ -53,11 +65,7 @@ export class CreateAgentDto {
   owner?: string | null;
 
   @ApiPropertyOptional({ ...ALLOWED_SCOPES_SCHEMA, default: [] })
-  @IsOptionalNotNull()
-  @IsArray()
-  @ArrayMaxSize(MAX_SCOPES)
-  @IsString({ each: true })
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each scope must be an RFC 6749 scope token' })
+  @AllowedScopes()
   allowedScopes?: string[];
 
   @ApiPropertyOptional({ ...METADATA_SCHEMA, default: {} })

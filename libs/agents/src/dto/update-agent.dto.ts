@@ -1,10 +1,14 @@
 import { IsOptionalNotNull, IsText } from '@agentidp/common';
 import { ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsEnum, IsOptional, IsString, Matches } from 'class-validator';
+import { IsEnum, IsOptional, Matches } from 'class-validator';
 import { AgentStatus } from '../agent.entity';
-import { ALLOWED_SCOPES_SCHEMA, MAX_METADATA_BYTES, METADATA_SCHEMA } from './create-agent.dto';
+import {
+  ALLOWED_SCOPES_SCHEMA,
+  AllowedScopes,
+  MAX_METADATA_BYTES,
+  METADATA_SCHEMA,
+} from './create-agent.dto';
 import { IsJsonObject } from './json-object.validator';
-import { MAX_SCOPES, SCOPE_TOKEN } from './scope-token';
 
 /** Fields left out are unchanged; `description` and `owner` can be cleared with null. */
 @ApiSchema({
@@ -53,11 +57,7 @@ export class UpdateAgentDto {
     ...ALLOWED_SCOPES_SCHEMA,
     description: `Replaces the list. ${ALLOWED_SCOPES_SCHEMA.description}`,
   })
-  @IsOptionalNotNull()
-  @IsArray()
-  @ArrayMaxSize(MAX_SCOPES)
-  @IsString({ each: true })
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each scope must be an RFC 6749 scope token' })
+  @AllowedScopes()
   allowedScopes?: string[];
 
   @ApiPropertyOptional({
