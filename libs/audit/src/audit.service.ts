@@ -7,9 +7,9 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isDatabaseUnavailable, RequestContext } from '@agentidp/common';
-import { DataSource, type QueryDeepPartialEntity } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { chainHash, GENESIS_HASH } from './audit-chain';
-import { AuditEvent, AuditOutcome } from './audit-event.entity';
+import { AuditOutcome } from './audit-event.entity';
 import type { AuditEventType } from './audit-event-type.enum';
 
 export interface AuditRecord {
@@ -31,6 +31,13 @@ interface Pending extends AuditRecord {
 const FLUSH_INTERVAL_MS = 100;
 const MAX_BATCH = 500;
 const MAX_QUEUE = 100_000;
+const INSERT_BATCH_SQL = `
+  INSERT INTO audit_events (id, occurred_at, type, outcome, actor_agent_id, target_type, target_id,
+                            request_id, client_ip, details, prev_hash, hash)
+  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::varchar[], $4::varchar[], $5::uuid[],
+                       $6::varchar[], $7::varchar[], $8::varchar[], $9::varchar[], $10::jsonb[],
+                       $11::char(64)[], $12::char(64)[])`;
+
 /** Serialises chain appends across replicas. */
 const AUDIT_LOCK_KEY = '7017851454063191409';
 
@@ -156,7 +163,21 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
         prevHash = hash;
         return entity;
       });
-      await manager.insert(AuditEvent, rows as QueryDeepPartialEntity<AuditEvent>[]);
+      // One statement per batch, the columns as arrays: no per-row work in the ORM.
+      await manager.query(INSERT_BATCH_SQL, [
+        rows.map((row) => row.id),
+        rows.map((row) => row.occurredAt.toISOString()),
+        rows.map((row) => row.type),
+        rows.map((row) => row.outcome),
+        rows.map((row) => row.actorAgentId),
+        rows.map((row) => row.targetType),
+        rows.map((row) => row.targetId),
+        rows.map((row) => row.requestId),
+        rows.map((row) => row.clientIp),
+        rows.map((row) => JSON.stringify(row.details)),
+        rows.map((row) => row.prevHash),
+        rows.map((row) => row.hash),
+      ]);
     });
   }
 }
