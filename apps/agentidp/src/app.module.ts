@@ -10,6 +10,7 @@ import { DatabaseModule } from '@agentidp/database';
 import { HealthModule } from '@agentidp/health';
 import { MetricsModule } from '@agentidp/metrics';
 import { TokenModule } from '@agentidp/token';
+import { GracefulShutdown } from './graceful-shutdown';
 import { VaultModule, VaultReadinessCheck, VaultSecretStrategy } from '@agentidp/vault';
 
 /** Wiring only: which modules make up the server. Vault's are there only when VAULT_ADDR is set. */
@@ -36,6 +37,7 @@ export class AppModule {
         // Rate limits first: a refused request costs no token verification.
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: BearerAuthGuard },
+        GracefulShutdown,
       ],
     };
   }

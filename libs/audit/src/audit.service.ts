@@ -1,7 +1,7 @@
 import {
   Injectable,
   Logger,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -47,7 +47,7 @@ const AUDIT_LOCK_KEY = '7017851454063191409';
  * writes into the bottleneck. A clean shutdown flushes everything before the pool closes.
  */
 @Injectable()
-export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
+export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(AuditService.name);
   private queue: Pending[] = [];
   private timer?: NodeJS.Timeout;
@@ -66,10 +66,10 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, OnApplicatio
   }
 
   /**
-   * Runs after the HTTP server has drained (Nest closes it between the before- and on-shutdown
-   * hooks) and before the database module closes its pool, so events of in-flight requests are kept.
+   * The last flush, while the database is still open. The HTTP server has drained by now (the
+   * root module closes it in its own, earlier, before-shutdown hook), so no request adds events.
    */
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.flush();
   }
 
