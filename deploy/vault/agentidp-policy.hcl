@@ -1,4 +1,4 @@
-# Least-privilege Vault policy for AgentIdP (docs: /work/shared/docs/vault-runbook.md, "Create a policy").
+# Least-privilege Vault policy for AgentIdP (the README's Vault section, "Production").
 #
 #   vault policy write agentidp deploy/vault/agentidp-policy.hcl
 #   vault token create -policy=agentidp -period=768h -display-name=agentidp-service
