@@ -24,7 +24,7 @@ const dataset = require('./lib/dataset');
 const { runLoad, sendEach } = require('./lib/load');
 const { runPaced } = require('./lib/paced');
 const processes = require('./lib/processes');
-const { formatMarkdown, renderSection, writeResults } = require('./lib/report');
+const { KIND_LABEL, formatMarkdown, renderSection, writeResults } = require('./lib/report');
 const { startVault } = require('./lib/vault');
 
 const ROOT = resolve(__dirname, '..');
@@ -192,6 +192,8 @@ async function postgresMeter(database) {
     connectionString: database.url,
     application_name: 'agentidp-bench-meter',
   });
+  // Dropping the database at the end (or on an interrupt) ends this session: not an error.
+  client.on('error', () => {});
   await client.connect();
   const snapshot = async () => {
     const { rows } = await client.query(
@@ -218,13 +220,6 @@ async function postgresMeter(database) {
     close: () => client.end(),
   };
 }
-
-const KIND_NAMES = {
-  max: 'max',
-  half: '50 % (overallRate)',
-  paced: '50 % paced',
-  one: '1 connection',
-};
 
 const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -280,10 +275,12 @@ async function measure(context, target, pass, load) {
   const cpuParts = [
     `main thread ${fmt(record.mainThreadMicrosPerRequest)}`,
     ...(pgMicros === null ? [] : [`PG ${fmt(record.pgMicrosPerRequest)}`]),
-    ...(vaultMicros === null ? [] : [`Vault server ${fmt(record.vaultMicrosPerRequest)} more`]),
+    ...(vaultMicros === null
+      ? []
+      : [`not counted: Vault server ${fmt(record.vaultMicrosPerRequest)}`]),
   ];
   progress(
-    `  ${pass.label}, ${pass.kindLabel ?? KIND_NAMES[pass.kind]}: ` +
+    `  ${pass.label}, ${pass.kindLabel ?? KIND_LABEL[pass.kind]}: ` +
       `${fmt(record.rps)} req/s, p50 ${record.p50.toFixed(2)} ms, p99 ${record.p99.toFixed(2)} ms, ` +
       `${fmt(record.cpuMicrosPerRequest)} µs CPU/request (${cpuParts.join(', ')}), ` +
       `RSS ${Math.round(rssPeakBytes / 2 ** 20)} MB, load generator ` +
@@ -415,6 +412,8 @@ async function benchAgents(options, build, agents) {
   const sizes = sizesFor(options, agents);
   const ranges = dataset.layout(sizes);
   const workDir = mkdtempSync(join(os.tmpdir(), 'agentidp-bench-'));
+  const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true });
+  cleanups.add(removeWorkDir);
   const database = await createDatabase(options, workDir);
   cleanups.add(database.drop);
   const context = {
@@ -552,7 +551,8 @@ async function benchAgents(options, build, agents) {
     await context.pgMeter?.close();
     await database.drop();
     cleanups.delete(database.drop);
-    if (ok) rmSync(workDir, { recursive: true, force: true });
+    cleanups.delete(removeWorkDir);
+    if (ok) removeWorkDir();
     else progress(`logs kept in ${workDir}`);
   }
 }

@@ -15,7 +15,7 @@ const ms = (value) => (Number.isFinite(value) ? value.toFixed(value < 10 ? 2 : 1
 const mb = (bytes) => (bytes ? integer(bytes / (1024 * 1024)) : '—');
 const ratio = (value) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '—');
 
-/** The row label of a pass, and the floor pass it is compared with (if any). */
+/** How each kind of pass is named in the table. */
 const KIND_LABEL = {
   max: 'max',
   half: '50 % of max (overallRate)',
@@ -196,4 +196,4 @@ async function formatMarkdown(file, text) {
   }
 }
 
-module.exports = { formatMarkdown, renderSection, writeResults };
+module.exports = { KIND_LABEL, formatMarkdown, renderSection, writeResults };
