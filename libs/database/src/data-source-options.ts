@@ -20,7 +20,9 @@ export function buildDataSourceOptions(config: AppConfig, url: string): Postgres
     migrationsRun: false,
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: ['error'],
+    // TypeORM's logger prints failed queries with their parameters, which can hold a bcrypt hash or
+    // an encrypted key: errors are logged by the exception filter instead, without parameters.
+    logging: false,
     ssl: config.database.ssl ? { rejectUnauthorized: true } : false,
     // PGlite is one session: a second connection would interleave transactions.
     poolSize: embedded ? 1 : config.database.poolSize,
