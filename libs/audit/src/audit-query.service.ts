@@ -2,23 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DEFAULT_PAGE_SIZE, DomainException, ErrorCode } from '@agentidp/common';
 import { DataSource } from 'typeorm';
-import { chainHash, GENESIS_HASH } from './audit-chain';
+import { chainHash, GENESIS_HASH, type ChainedFields } from './audit-chain';
 import { AuditEvent } from './audit-event.entity';
 import type { ListAuditEventsQuery } from './dto/list-audit-events.query';
 
-export interface AuditEventResponse {
-  id: string;
+/** An event as the API shows it: the chained fields, the time as RFC 3339, and its hash. */
+export type AuditEventResponse = Omit<ChainedFields, 'occurredAt'> & {
   occurredAt: string;
-  type: string;
-  outcome: string;
-  actorAgentId: string | null;
-  targetType: string | null;
-  targetId: string | null;
-  requestId: string | null;
-  clientIp: string | null;
-  details: Record<string, unknown>;
   hash: string;
-}
+};
 
 export interface ChainVerification {
   valid: boolean;

@@ -5,23 +5,14 @@ import { AppConfig } from '@agentidp/config';
 import { Metrics } from '@agentidp/metrics';
 import { randomUUID } from 'node:crypto';
 import { type DataSource } from 'typeorm';
-import { ClientAuthenticator, type AuthenticationResult } from './client-authenticator';
+import {
+  ClientAuthenticator,
+  type AuthenticationResult,
+  type AuthRow,
+} from './client-authenticator';
 import { bootstrapCredentialId, generateClientSecret } from './client-secret';
 import { SecretStrategy, type SecretRef, type StoredSecret } from './secret-strategy';
 import { VerifiedSecretCache } from './verified-secret-cache';
-
-/** The row the authenticator's lookup returns (credential joined to its agent). */
-interface AuthRow {
-  id: string;
-  agent_id: string;
-  secret_hash: string | null;
-  secret_version: number;
-  vault_path: string | null;
-  vault_version: number | null;
-  expires_at: Date | null;
-  agent_status: string;
-  allowed_scopes: string[];
-}
 
 interface QueryCall {
   sql: string;

@@ -27,7 +27,8 @@ export type AuthenticationResult =
     }
   | { ok: false; reason: 'locked_out'; lockedForSeconds: number };
 
-interface AuthRow {
+/** The row the hot-path lookup returns: a credential joined to its agent. */
+export interface AuthRow {
   id: string;
   agent_id: string;
   secret_hash: string | null;
