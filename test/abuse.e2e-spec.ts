@@ -34,10 +34,14 @@ const stores: [string, () => Promise<Record<string, string> | null>][] = [
   ['PostgreSQL', async () => ({})],
   [
     'Redis',
-    async () =>
-      (await redisAvailable())
-        ? { REDIS_URL, REDIS_KEY_PREFIX: `agentidp-test-${randomBytes(4).toString('hex')}:` }
-        : null,
+    async () => {
+      if (await redisAvailable()) {
+        return { REDIS_URL, REDIS_KEY_PREFIX: `agentidp-test-${randomBytes(4).toString('hex')}:` };
+      }
+      // CI starts Redis: there, a missing Redis is a failure, not a skip.
+      if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}`);
+      return null;
+    },
   ],
 ];
 
