@@ -15,8 +15,8 @@ describe('a clean shutdown', () => {
           (response) => response.status,
         ),
       );
-      // Close while the requests are being served: they finish, their events are written.
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Close once the server is answering, with the rest still in flight: they finish, their events are written.
+      await Promise.race(inFlight);
       const closing = first.app.close();
       const statuses = await Promise.all(inFlight.map((request) => request.catch(() => 0)));
       await closing;
