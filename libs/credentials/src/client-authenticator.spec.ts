@@ -11,7 +11,13 @@ import {
   type AuthRow,
 } from './client-authenticator';
 import { bootstrapCredentialId, generateClientSecret } from './client-secret';
-import { SecretStrategy, type SecretRef, type StoredSecret } from './secret-strategy';
+import { DomainException, ErrorCode } from '@agentidp/common';
+import {
+  SecretMissingError,
+  SecretStrategy,
+  type SecretRef,
+  type StoredSecret,
+} from './secret-strategy';
 import { VerifiedSecretCache } from './verified-secret-cache';
 
 interface QueryCall {
@@ -407,6 +413,57 @@ describe(ClientAuthenticator.name, () => {
     strategy.verifyError = undefined;
     expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
     expect(strategy.verifyCalls).toHaveLength(2);
+  });
+
+  describe('when the stored secret is missing', () => {
+    function missingOnce(change: () => void): void {
+      strategy.verify = async (ref: SecretRef, presented: string) => {
+        strategy.verifyCalls.push({ ref, presented });
+        if (strategy.verifyCalls.length === 1) {
+          change();
+          throw new SecretMissingError(ref.credentialId);
+        }
+        return strategy.current.get(ref.credentialId) === presented;
+      };
+    }
+
+    it('answers unknown_client when the credential was deleted meanwhile', async () => {
+      addCredential({ vault_path: 'secret/data/x', vault_version: 1 });
+      missingOnce(() => database.rows.delete(credentialId));
+
+      const result = await authenticator.authenticate(agentId, secret);
+
+      expect(result).toEqual({ ok: false, reason: 'unknown_client', lockedForSeconds: 0 });
+      expect(audit.records).toEqual([]);
+    });
+
+    it('checks again against the new version when the credential was rotated meanwhile', async () => {
+      addCredential({ vault_path: 'secret/data/x', vault_version: 1 });
+      missingOnce(() => addCredential({ vault_path: 'secret/data/x', vault_version: 2 }));
+
+      expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+      expect(strategy.verifyCalls.map((call) => call.ref.vaultVersion)).toEqual([1, 2]);
+    });
+
+    it('fails with VAULT_READ_ERROR and an audit record when the row has not changed', async () => {
+      addCredential({ vault_path: 'secret/data/x', vault_version: 1 });
+      strategy.verifyError = new SecretMissingError(credentialId);
+
+      const attempt = authenticator.authenticate(agentId, secret);
+
+      await expect(attempt).rejects.toBeInstanceOf(DomainException);
+      await expect(attempt).rejects.toMatchObject({ code: ErrorCode.VAULT_READ_ERROR });
+      expect(strategy.verifyCalls).toHaveLength(1);
+      expect(audit.records).toEqual([
+        {
+          type: AuditEventType.VaultError,
+          outcome: AuditOutcome.Failure,
+          targetType: 'credential',
+          targetId: credentialId,
+          details: { operation: 'read', kind: 'not_found', status: null },
+        },
+      ]);
+    });
   });
 
   it('counts a wrong secret as a failure and reports the lockout it started', async () => {

@@ -2,11 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService, lockoutKey } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { isUuid, preparedQuery } from '@agentidp/common';
+import { DomainException, ErrorCode, isUuid, preparedQuery } from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
 import { DataSource } from 'typeorm';
 import { bootstrapCredentialId, credentialIdFromSecret } from './client-secret';
-import { SecretStrategy, type SecretRef } from './secret-strategy';
+import { SecretMissingError, SecretStrategy, type SecretRef } from './secret-strategy';
 import { VerifiedSecretCache } from './verified-secret-cache';
 
 /** The client a token request authenticated as, with what issuing a token needs to know. */
@@ -79,7 +79,15 @@ export class ClientAuthenticator {
     private readonly metrics: Metrics,
   ) {}
 
-  async authenticate(clientId: string, secret: string): Promise<AuthenticationResult> {
+  authenticate(clientId: string, secret: string): Promise<AuthenticationResult> {
+    return this.attempt(clientId, secret, true);
+  }
+
+  private async attempt(
+    clientId: string,
+    secret: string,
+    first: boolean,
+  ): Promise<AuthenticationResult> {
     if (!isUuid(clientId) || secret.length === 0 || secret.length > 512) {
       return { ok: false, reason: 'unknown_client', lockedForSeconds: 0 };
     }
@@ -108,7 +116,15 @@ export class ClientAuthenticator {
     const hit = this.cache.matches(binding, secret);
     this.metrics.secretCache.inc({ result: hit ? 'hit' : 'miss' });
     if (!hit) {
-      const verified = await this.verifyOnce(binding, toRef(row), secret);
+      let verified: boolean;
+      try {
+        verified = await this.verifyOnce(binding, toRef(row), secret);
+      } catch (error) {
+        if (!(error instanceof SecretMissingError)) throw error;
+        // The row changed under the request (deleted or rotated): answer for what is there now.
+        if (first && (await this.rowChanged(row))) return this.attempt(clientId, secret, false);
+        throw this.missingSecret(row);
+      }
       if (!verified) return this.fail(agentId, 'wrong_secret');
       this.cache.remember(binding, secret);
       await this.migrateIfWanted(row, secret);
@@ -143,6 +159,34 @@ export class ClientAuthenticator {
       ? this.lockout.interpret(rows[0].failures, rows[0].lock_retry)
       : await this.lockout.status(agentId);
     return [rows, lockout];
+  }
+
+  private async rowChanged(seen: AuthRow): Promise<boolean> {
+    const [now] = await preparedQuery<AuthRow>(
+      this.dataSource,
+      'agentidp_auth_lookup',
+      LOOKUP_SQL,
+      [seen.id],
+    );
+    return (
+      !now || now.secret_version !== seen.secret_version || now.vault_version !== seen.vault_version
+    );
+  }
+
+  /** The row still points at a secret the store does not hold: a broken store, not a bad client. */
+  private missingSecret(row: AuthRow): DomainException {
+    this.logger.warn(`The stored secret of credential ${row.id} is missing`);
+    this.audit.record({
+      type: AuditEventType.VaultError,
+      outcome: AuditOutcome.Failure,
+      targetType: 'credential',
+      targetId: row.id,
+      details: { operation: 'read', kind: 'not_found', status: null },
+    });
+    return new DomainException(
+      ErrorCode.VAULT_READ_ERROR,
+      'The secret store (Vault) could not be read',
+    );
   }
 
   private async fail(

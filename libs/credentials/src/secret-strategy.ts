@@ -17,6 +17,17 @@ export interface StoredSecret {
 export type SecretStoreKind = 'bcrypt' | 'vault';
 
 /**
+ * Thrown by {@link SecretStrategy.verify} when the row points at a secret the store no longer holds.
+ * A concurrent delete or rotation explains that; the caller re-reads the row to tell the two apart.
+ */
+export class SecretMissingError extends Error {
+  constructor(readonly credentialId: string) {
+    super(`The stored secret of credential ${credentialId} is missing`);
+    this.name = SecretMissingError.name;
+  }
+}
+
+/**
  * The secret store, chosen once by configuration (see `secretStrategyProvider`). New and rotated
  * secrets go where the strategy puts them; verification and removal follow what each row points
  * at, so credentials of both kinds keep working side by side.
@@ -33,7 +44,10 @@ export abstract class SecretStrategy {
   /** Stores a rotated secret for an existing credential (its row is locked by the caller). */
   abstract replace(current: SecretRef, secret: string): Promise<StoredSecret>;
 
-  /** True when `presented` is the credential's current secret. Constant-time where it compares. */
+  /**
+   * True when `presented` is the credential's current secret. Constant-time where it compares.
+   * Throws {@link SecretMissingError} when the secret the row points at is gone from the store.
+   */
   abstract verify(current: SecretRef, presented: string): Promise<boolean>;
 
   /** Removes every stored copy of the secret, for good. */

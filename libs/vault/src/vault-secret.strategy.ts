@@ -3,6 +3,7 @@ import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { DomainException, ErrorCode } from '@agentidp/common';
 import {
   BcryptSecretStrategy,
+  SecretMissingError,
   SecretStrategy,
   type SecretRef,
   type StoredSecret,
@@ -72,13 +73,18 @@ export class VaultSecretStrategy extends SecretStrategy {
   async verify(current: SecretRef, presented: string): Promise<boolean> {
     if (!current.vaultPath) return this.bcrypt.verify(current, presented);
     const path = current.vaultPath;
+    // A missing version is no Vault failure yet: a concurrent delete or rotation explains it, and
+    // only the caller, re-reading the row, can tell (see ClientAuthenticator).
     const stored = await this.guard('read', current.credentialId, () =>
-      this.vault.kvRead(path, current.vaultVersion ?? undefined),
+      this.vault.kvRead(path, current.vaultVersion ?? undefined).catch((error: unknown) => {
+        if (error instanceof VaultError && error.kind === 'not_found') {
+          throw new SecretMissingError(current.credentialId);
+        }
+        throw error;
+      }),
     );
     const value = stored.data?.[SECRET_FIELD];
-    if (typeof value !== 'string') {
-      throw this.failure('read', current.credentialId, new VaultError('not_found', 'read'));
-    }
+    if (typeof value !== 'string') throw new SecretMissingError(current.credentialId);
     return constantTimeEquals(value, presented);
   }
 
