@@ -130,6 +130,28 @@ describe('secret hygiene, request ids and the audit trail', () => {
     for (const line of lines) expect(JSON.parse(line)).toHaveProperty('requestId');
   });
 
+  it('sends the security headers on success, on errors and on the token endpoint', async () => {
+    const credential = await createCredential(t, admin, (await createAgent(t, admin)).id);
+    const responses = [
+      await t.http.get('/health'),
+      await t.http.get('/api/v1/agents/not-a-uuid').set('authorization', `Bearer ${admin}`),
+      await t.http.post('/api/v1/agents').set('content-type', 'text/plain').send('x'),
+      await requestToken(t, credential.clientId, credential.clientSecret),
+      await requestToken(t, credential.clientId, 'aidp_wrong'),
+    ];
+    for (const response of responses) {
+      expect(response.headers).toMatchObject({
+        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'SAMEORIGIN',
+        'referrer-policy': 'no-referrer',
+        'cross-origin-resource-policy': 'same-origin',
+        'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      });
+      expect(response.headers).not.toHaveProperty('x-powered-by');
+    }
+  });
+
   it('refuses to change an audit row, and the chain check names a row altered behind its back', async () => {
     await t.app.get(AuditService).flush();
     const verify = () =>

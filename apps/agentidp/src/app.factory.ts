@@ -1,4 +1,3 @@
-import helmet from '@fastify/helmet';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -18,6 +17,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { AppModule } from './app.module';
 import { createLogger } from './logger';
 import { setupOpenApi } from './openapi';
+import { securityHeaders } from './security-headers';
 
 /** Paths served outside `/api/v1`. */
 const UNPREFIXED = [
@@ -65,10 +65,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   setupOpenApi(app, config);
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(createValidationPipe());
-  // An API serves no documents: the strictest policy fits.
-  await app.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-  });
   if (config.http.corsOrigins.length) {
     app.enableCors({
       origin: config.http.corsOrigins,
@@ -77,8 +73,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   }
   const fastify = app.getHttpAdapter().getInstance();
   registerBodyParsers(fastify, config.http.bodyLimitBytes);
-  fastify.addHook('onRequest', (request, _reply, done) => {
+  const headers = securityHeaders();
+  fastify.addHook('onRequest', (request, reply, done) => {
     RequestContext.enter({ requestId: String(request.id), clientIp: request.ip });
+    void reply.headers(headers);
     try {
       assertContentType(request.method, request.url, request.headers);
       done();
