@@ -1,3 +1,4 @@
+import { SIGNING_KEY_PUBLISH_AHEAD_SECONDS, SigningKeysService } from '@agentidp/token';
 import { runCli } from '../apps/agentidp/src/cli';
 import { createAgent, createCredential } from './support/api';
 import { startTestApp, TEST_ENV, type TestApp } from './support/test-app';
@@ -75,7 +76,7 @@ describe('operator CLI (npm run cli)', () => {
     }
   });
 
-  it('rotates the signing key: a new kid signs, the old one stays published', async () => {
+  it('rotates the signing key: the new kid is published at once and signs once every replica and cache has it', async () => {
     const before = await cli('rotate-signing-key');
     const after = await cli('rotate-signing-key');
     expect(before.code).toBe(0);
@@ -83,12 +84,31 @@ describe('operator CLI (npm run cli)', () => {
     const second = (JSON.parse(after.out) as { kid: string }).kid;
     expect(second).not.toBe(first);
     const t = await startTestApp(env as Record<string, string>, database);
+    const signedWith = async () =>
+      (
+        JSON.parse(Buffer.from((await t.adminToken()).split('.')[0], 'base64url').toString()) as {
+          kid: string;
+        }
+      ).kid;
     try {
       const jwks = await t.http.get('/.well-known/jwks.json');
       const kids = (jwks.body as { keys: { kid: string }[] }).keys.map((key) => key.kid);
       expect(kids).toEqual(expect.arrayContaining([first, second]));
-      const token = await t.adminToken();
-      expect(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid).toBe(second);
+      const previous = await signedWith();
+      expect([first, second]).not.toContain(previous);
+      expect(kids).toContain(previous);
+
+      // SIGNING_KEY_PUBLISH_AHEAD_SECONDS on (aged in the table rather than waited for).
+      await t.dataSource.query(
+        `UPDATE signing_keys SET created_at = created_at - make_interval(secs => $1)`,
+        [SIGNING_KEY_PUBLISH_AHEAD_SECONDS],
+      );
+      await t.app.get(SigningKeysService).refresh();
+      expect(await signedWith()).toBe(second);
+      const later = await t.http.get('/.well-known/jwks.json');
+      expect((later.body as { keys: { kid: string }[] }).keys.map((key) => key.kid)).toEqual(
+        expect.arrayContaining([previous, first, second]),
+      );
     } finally {
       await t.app.close();
     }

@@ -41,9 +41,11 @@ export async function startTestApp(
   existing?: TestDatabase,
 ): Promise<TestApp> {
   const database = existing ?? (await createTestDatabase());
+  // Replicas of one deployment share their environment: an admin pinned in `extraEnv` is kept.
   const admin = {
-    clientId: randomUUID(),
-    clientSecret: `admin-secret-${randomBytes(24).toString('hex')}`,
+    clientId: extraEnv.BOOTSTRAP_ADMIN_CLIENT_ID ?? randomUUID(),
+    clientSecret:
+      extraEnv.BOOTSTRAP_ADMIN_CLIENT_SECRET ?? `admin-secret-${randomBytes(24).toString('hex')}`,
   };
   let env: Record<string, string> = {
     ...TEST_ENV,

@@ -29,20 +29,30 @@ export interface PublicJwk {
 }
 
 const REFRESH_INTERVAL_MS = 30_000;
+/** How long resource servers and HTTP caches may keep the key set (the JWKS response's max-age). */
+const JWKS_MAX_AGE_SECONDS = 300;
+/**
+ * A new key is published at once but signs only this long after it was created: by then every
+ * replica has re-read the key set and every cached copy of the JWKS has expired, so no resource
+ * server meets a `kid` that the key set it can fetch does not hold.
+ */
+export const SIGNING_KEY_PUBLISH_AHEAD_SECONDS = REFRESH_INTERVAL_MS / 1000 + JWKS_MAX_AGE_SECONDS;
 const KEYS_LOCK_KEY = '7017851454063191410';
 /** Clock skew allowed to resource servers when a retired key leaves the JWKS. */
 const RETIREMENT_MARGIN_SECONDS = 300;
 
 /**
  * ES256 signing keys, shared by every replica through the database (private keys encrypted at
- * rest). The newest key signs; retired keys stay published until every token they signed expired.
- * Replicas re-read the set periodically and whenever they meet a `kid` they do not know yet.
+ * rest). Every unexpired key is published. The newest key created at least
+ * SIGNING_KEY_PUBLISH_AHEAD_SECONDS ago signs (a deployment's first keys sign at once, the oldest
+ * first), so every replica signs with the same key and publishes it before anyone signs with it;
+ * superseded keys stay published until every token they signed expired. Replicas re-read the set
+ * periodically and whenever they meet a `kid` they do not know yet.
  */
 @Injectable()
 export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SigningKeysService.name);
   private signer?: ActiveSigner;
-  private signerCreatedAt = 0;
   private publicKeys = new Map<string, { key: KeyObject; jwk: PublicJwk }>();
   private lastRefresh = 0;
   private timer?: NodeJS.Timeout;
@@ -90,7 +100,10 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
     return { keys: [...this.publicKeys.values()].map((entry) => entry.jwk) };
   }
 
-  /** A new key takes over signing; the old ones stay published until their tokens have expired. */
+  /**
+   * A new key, published at once, takes over signing SIGNING_KEY_PUBLISH_AHEAD_SECONDS later; the
+   * old ones stay published until their tokens have expired.
+   */
   async rotate(): Promise<string> {
     const kid = await this.createKey({ onlyIfNone: false });
     await this.refresh();
@@ -125,25 +138,30 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
     this.publicKeys = publicKeys;
     this.lastRefresh = Date.now();
 
-    const newest = rows.find((row) => row.retiredAt === null);
-    if (newest && newest.kid !== this.signer?.kid) {
+    // Every replica picks the same key from the same rows: the newest one published long enough
+    // (rows are newest first), else the oldest one there is (a deployment's first keys).
+    const publishedBefore = now.getTime() - SIGNING_KEY_PUBLISH_AHEAD_SECONDS * 1000;
+    const signing =
+      rows.find((row) => row.createdAt.getTime() <= publishedBefore) ?? rows[rows.length - 1];
+    if (signing && signing.kid !== this.signer?.kid) {
       const sealed = await this.dataSource.manager.findOne(SigningKey, {
-        where: { kid: newest.kid },
+        where: { kid: signing.kid },
         select: { kid: true, privateKeyEncrypted: true },
       });
       if (sealed) {
         const der = this.encryption.decrypt(sealed.privateKeyEncrypted);
         this.signer = {
-          kid: newest.kid,
+          kid: signing.kid,
           privateKey: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
         };
-        this.signerCreatedAt = newest.createdAt.getTime();
       }
     }
+    // The age of the newest key, not of the signer: a successor waiting to sign is a rotation done.
+    const newest = rows[0];
     const maxAgeMs = this.config.token.signingKeyRotationDays * 86_400_000;
-    if (this.signer && maxAgeMs > 0 && Date.now() - this.signerCreatedAt > maxAgeMs) {
+    if (newest && maxAgeMs > 0 && Date.now() - newest.createdAt.getTime() > maxAgeMs) {
       this.logger.log(
-        `Signing key ${this.signer.kid} is older than ${this.config.token.signingKeyRotationDays} days: rotating`,
+        `Signing key ${newest.kid} is older than ${this.config.token.signingKeyRotationDays} days: rotating`,
       );
       await this.createKey({ onlyIfNone: false, onlyIfOlderThan: new Date(Date.now() - maxAgeMs) });
       this.refreshing = undefined;
@@ -184,9 +202,14 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
         alg: 'ES256',
       };
       const now = new Date();
-      // Tokens signed by the retiring key live at most TOKEN_TTL_SECONDS more.
+      // The retiring key signs until its successor does (SIGNING_KEY_PUBLISH_AHEAD_SECONDS), and
+      // the tokens it signed live TOKEN_TTL_SECONDS more.
       const publishedUntil = new Date(
-        now.getTime() + (this.config.token.ttlSeconds + RETIREMENT_MARGIN_SECONDS) * 1000,
+        now.getTime() +
+          (SIGNING_KEY_PUBLISH_AHEAD_SECONDS +
+            this.config.token.ttlSeconds +
+            RETIREMENT_MARGIN_SECONDS) *
+            1000,
       );
       await manager.update(
         SigningKey,
