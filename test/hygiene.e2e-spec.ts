@@ -1,4 +1,5 @@
-import { AuditService } from '@agentidp/audit';
+import { Logger } from '@nestjs/common';
+import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { createAgent, createCredential, requestToken, tokenFor } from './support/api';
 import { startTestApp, type TestApp } from './support/test-app';
 import { VaultTestServer } from './vault-server/vault-test-server';
@@ -189,6 +190,30 @@ describe('secret hygiene, request ids and the audit trail', () => {
       [agent.id],
     );
     expect(events.map((event) => event.type)).toContain('agent.created');
+  });
+
+  it('drops only an event the database refuses and writes the rest of its batch', async () => {
+    const audit = t.app.get(AuditService);
+    await audit.flush();
+    const marker = `batch-${Date.now()}`;
+    const event = (actorAgentId: string | null, n: number) => ({
+      type: AuditEventType.AgentUpdated,
+      outcome: AuditOutcome.Success,
+      actorAgentId,
+      targetType: 'agent' as const,
+      targetId: `${marker}-${n}`,
+      details: {},
+    });
+    jest.spyOn(Logger.prototype, 'error').mockImplementationOnce(() => undefined);
+    audit.record(event(null, 1));
+    audit.record(event('not-a-uuid', 2));
+    audit.record(event(null, 3));
+    await audit.flush();
+    const rows = await t.dataSource.query<{ target_id: string }[]>(
+      `SELECT target_id FROM audit_events WHERE target_id LIKE $1 ORDER BY id`,
+      [`${marker}-%`],
+    );
+    expect(rows.map((row) => row.target_id)).toEqual([`${marker}-1`, `${marker}-3`]);
   });
 
   it('keeps one credential consistent under concurrent rotate, delete and token requests', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { canonicalJson, chainHash, GENESIS_HASH, type ChainedFields } from './audit-chain';
 
 function event(id: number, overrides: Partial<ChainedFields> = {}): ChainedFields {
@@ -43,6 +44,43 @@ function buildChain(
     return row;
   });
 }
+
+describe(chainHash.name, () => {
+  // Rows already written must keep verifying: the bytes hashed never change.
+  it('gives the hash it has always given for a known event', () => {
+    const known = event(42, {
+      requestId: null,
+      details: {
+        scope: 'a b',
+        method: 'client_secret_post',
+        nested: { z: [1, { y: '\u00e9"', x: null }], a: true },
+      },
+    });
+    expect(chainHash(GENESIS_HASH, known)).toBe(
+      '5f7f54344ab32e4e4d54f0cbf06eac369541dffc34e242a1bdbb60c28d256168',
+    );
+  });
+
+  it('hashes the canonical JSON of the event fields after the previous hash', () => {
+    const item = event(7);
+    const content = canonicalJson([
+      item.id,
+      item.occurredAt.toISOString(),
+      item.type,
+      item.outcome,
+      item.actorAgentId,
+      item.targetType,
+      item.targetId,
+      item.requestId,
+      item.clientIp,
+      item.details,
+    ]);
+    const expected = createHash('sha256')
+      .update(`${'a'.repeat(64)}\n${content}`)
+      .digest('hex');
+    expect(chainHash('a'.repeat(64), item)).toBe(expected);
+  });
+});
 
 describe(canonicalJson.name, () => {
   it('does not depend on key order at the top level', () => {

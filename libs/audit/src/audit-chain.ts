@@ -27,19 +27,18 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/** The link: SHA-256 over the previous hash and this event's canonical content. */
+/**
+ * The link: SHA-256 over the previous hash, a newline and the canonical JSON of the array
+ * `[id, occurredAt (ISO 8601), type, outcome, actorAgentId, targetType, targetId, requestId,
+ * clientIp, details]`. Written out field by field (the same bytes `canonicalJson` gives that array):
+ * every event written and every row verified goes through here.
+ */
 export function chainHash(prevHash: string, event: ChainedFields): string {
-  const content = canonicalJson([
-    event.id,
-    event.occurredAt.toISOString(),
-    event.type,
-    event.outcome,
-    event.actorAgentId,
-    event.targetType,
-    event.targetId,
-    event.requestId,
-    event.clientIp,
-    event.details,
-  ]);
-  return createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
+  const content =
+    `[${JSON.stringify(event.id)},"${event.occurredAt.toISOString()}",${JSON.stringify(event.type)},` +
+    `${JSON.stringify(event.outcome)},${JSON.stringify(event.actorAgentId)},` +
+    `${JSON.stringify(event.targetType)},${JSON.stringify(event.targetId)},` +
+    `${JSON.stringify(event.requestId)},${JSON.stringify(event.clientIp)},` +
+    `${canonicalJson(event.details)}]`;
+  return createHash('sha256').update(`${prevHash}\n${content}`).digest('hex');
 }

@@ -22,7 +22,13 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
-interface Pending extends AuditRecord {
+interface Pending {
+  type: AuditEventType;
+  outcome: AuditOutcome;
+  actorAgentId: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  details: Record<string, unknown>;
   occurredAt: Date;
   requestId: string | null;
   clientIp: string | null;
@@ -84,12 +90,13 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
       return;
     }
     const context = RequestContext.current();
+    const targetId = event.targetId ?? null;
     this.queue.push({
-      ...event,
-      targetId:
-        event.targetId === undefined || event.targetId === null
-          ? null
-          : storable(event.targetId).slice(0, 64),
+      type: event.type,
+      outcome: event.outcome,
+      actorAgentId: event.actorAgentId ?? null,
+      targetType: event.targetType ?? null,
+      targetId: targetId === null ? null : storable(targetId).slice(0, 64),
       details: event.details ? (sanitize(event.details) as Record<string, unknown>) : {},
       occurredAt: new Date(),
       requestId: context?.requestId ?? null,
@@ -113,13 +120,21 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
       const batch = this.queue.slice(0, MAX_BATCH);
       try {
         await this.writeBatch(batch);
-        this.queue.splice(0, batch.length);
       } catch (error) {
-        this.logger.warn(
-          `Audit write failed; ${this.queue.length} events kept for retry: ${(error as Error).message}`,
-        );
-        return;
+        if (isDatabaseUnavailable(error)) {
+          this.logger.warn(
+            `Audit write failed; ${this.queue.length} events kept for retry: ${(error as Error).message}`,
+          );
+          return;
+        }
+        // The database is up but refused the batch: find the event it refuses, keep the rest.
+        try {
+          await this.writeOneByOne(batch);
+        } catch {
+          return;
+        }
       }
+      this.queue.splice(0, batch.length);
     }
   }
 
@@ -128,7 +143,13 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
       try {
         await this.writeBatch([event]);
       } catch (error) {
-        if (isDatabaseUnavailable(error)) throw error;
+        if (isDatabaseUnavailable(error)) {
+          this.queue.splice(0, batch.indexOf(event));
+          this.logger.warn(
+            `Audit write failed; ${this.queue.length} events kept for retry: ${(error as Error).message}`,
+          );
+          throw error;
+        }
         this.logger.error(
           `Audit event ${event.type} refused by the database and dropped: ${(error as Error).message}`,
         );
@@ -136,6 +157,11 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
     }
   }
 
+  /**
+   * One transaction: the chain's tail under an advisory lock, then every row in one statement
+   * with the columns as arrays. Column by column, with no per-row objects beyond the hash input:
+   * at high token rates this runs for every grant.
+   */
   private async writeBatch(batch: Pending[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
@@ -143,47 +169,49 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
         'SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1',
       );
       let prevHash = last[0]?.hash ?? GENESIS_HASH;
-      let nextId = BigInt(last[0]?.id ?? '0');
-      const rows = batch.map((event) => {
-        nextId += 1n;
+      const firstId = Number(last[0]?.id ?? '0') + 1;
+      if (!Number.isSafeInteger(firstId + batch.length)) {
+        throw new Error('audit_events ids have outgrown JavaScript integers');
+      }
+      const count = batch.length;
+      const columns = Array.from({ length: 12 }, () => new Array<unknown>(count));
+      for (let index = 0; index < count; index += 1) {
+        const event = batch[index];
         const row = {
-          id: nextId.toString(),
+          id: String(firstId + index),
           occurredAt: event.occurredAt,
           type: event.type,
           outcome: event.outcome,
-          actorAgentId: event.actorAgentId ?? null,
-          targetType: event.targetType ?? null,
-          targetId: event.targetId ?? null,
+          actorAgentId: event.actorAgentId,
+          targetType: event.targetType,
+          targetId: event.targetId,
           requestId: event.requestId,
           clientIp: event.clientIp,
-          details: event.details ?? {},
+          details: event.details,
         };
         const hash = chainHash(prevHash, row);
-        const entity = { ...row, prevHash, hash };
+        columns[0][index] = row.id;
+        columns[1][index] = row.occurredAt.toISOString();
+        columns[2][index] = row.type;
+        columns[3][index] = row.outcome;
+        columns[4][index] = row.actorAgentId;
+        columns[5][index] = row.targetType;
+        columns[6][index] = row.targetId;
+        columns[7][index] = row.requestId;
+        columns[8][index] = row.clientIp;
+        columns[9][index] = JSON.stringify(row.details);
+        columns[10][index] = prevHash;
+        columns[11][index] = hash;
         prevHash = hash;
-        return entity;
-      });
-      // One statement per batch, the columns as arrays: no per-row work in the ORM.
-      await manager.query(INSERT_BATCH_SQL, [
-        rows.map((row) => row.id),
-        rows.map((row) => row.occurredAt.toISOString()),
-        rows.map((row) => row.type),
-        rows.map((row) => row.outcome),
-        rows.map((row) => row.actorAgentId),
-        rows.map((row) => row.targetType),
-        rows.map((row) => row.targetId),
-        rows.map((row) => row.requestId),
-        rows.map((row) => row.clientIp),
-        rows.map((row) => JSON.stringify(row.details)),
-        rows.map((row) => row.prevHash),
-        rows.map((row) => row.hash),
-      ]);
+      }
+      await manager.query(INSERT_BATCH_SQL, columns);
     });
   }
 }
 
 /** Text PostgreSQL accepts: no NUL, no unpaired surrogate (attackers choose client ids). */
 function storable(value: string): string {
+  if (value.isWellFormed() && !value.includes('\u0000')) return value;
   return value.toWellFormed().replaceAll('\u0000', '\uFFFD');
 }
 
