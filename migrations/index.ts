@@ -5,6 +5,7 @@ import { CreateRevokedTokensAndAuditEvents1700000000004 } from './004-create-rev
 import { AddCredentialsVaultPath1700000000005 } from './005-add-credentials-vault-path';
 import { AddCredentialsVaultVersion1700000000006 } from './006-add-credentials-vault-version';
 import { CreateAbuseCounters1700000000007 } from './007-create-abuse-counters';
+import { AddAgentsTokenGeneration1700000000008 } from './008-add-agents-token-generation';
 
 /** Every migration, in order. Listed explicitly: globs break in bundled builds. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   AddCredentialsVaultPath1700000000005,
   AddCredentialsVaultVersion1700000000006,
   CreateAbuseCounters1700000000007,
+  AddAgentsTokenGeneration1700000000008,
 ];

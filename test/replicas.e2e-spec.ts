@@ -2,6 +2,7 @@ import { AuditService } from '@agentidp/audit';
 import { generateClientSecret } from '@agentidp/credentials';
 import { createPublicKey, randomBytes, randomUUID, verify } from 'node:crypto';
 import { runCli } from '../apps/agentidp/src/cli';
+import { migrations } from '../migrations';
 import {
   createAgent,
   createCredential,
@@ -803,7 +804,7 @@ describeWithPostgres('replicas starting at once on an empty database (needs DATA
 
   async function expectOneOfEverything(replicas: TestApp[], bearer: string): Promise<void> {
     const [first] = replicas;
-    expect(await count(first, 'SELECT count(*) FROM migrations')).toBe(7);
+    expect(await count(first, 'SELECT count(*) FROM migrations')).toBe(migrations.length);
     expect(await count(first, 'SELECT count(*) FROM signing_keys')).toBe(1);
     expect(await count(first, 'SELECT count(*) FROM agents')).toBe(1);
     expect(await count(first, 'SELECT count(*) FROM credentials')).toBe(1);

@@ -29,9 +29,16 @@ export class Agent {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   metadata: Record<string, unknown>;
 
-  /** Tokens issued before this instant are inactive: the per-agent kill switch. */
+  /** When the agent was last suspended (which ended every token issued until then). */
   @Column({ name: 'tokens_revoked_before', type: 'timestamptz', nullable: true })
   tokensRevokedBefore: Date | null;
+
+  /**
+   * Bumped by every suspension: the per-agent kill switch. Access tokens carry the generation they
+   * were issued under (claim `gen`) and are active only while it is current.
+   */
+  @Column({ name: 'token_generation', type: 'integer', default: 0 })
+  tokenGeneration: number;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

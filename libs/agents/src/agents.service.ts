@@ -31,6 +31,7 @@ export class AgentsService {
       allowedScopes: unique(dto.allowedScopes ?? []),
       metadata: dto.metadata ?? {},
       tokensRevokedBefore: null,
+      tokenGeneration: 0,
       createdAt: now,
       updatedAt: now,
     });
@@ -81,10 +82,11 @@ export class AgentsService {
     if (dto.metadata !== undefined) agent.metadata = dto.metadata;
     if (dto.status !== undefined) agent.status = dto.status;
     agent.updatedAt = new Date();
-    // Suspension also ends every token issued so far, on every replica, on the next check.
-    if (dto.status === AgentStatus.Suspended && previousStatus !== AgentStatus.Suspended) {
-      agent.tokensRevokedBefore = agent.updatedAt;
-    }
+    // Suspension also ends every token issued so far, on every replica, on the next check: the
+    // generation moves on (in SQL, so concurrent suspensions on two replicas both count).
+    const suspending =
+      dto.status === AgentStatus.Suspended && previousStatus !== AgentStatus.Suspended;
+    if (suspending) agent.tokensRevokedBefore = agent.updatedAt;
     await this.agents.update({ id }, {
       name: agent.name,
       description: agent.description,
@@ -93,6 +95,7 @@ export class AgentsService {
       metadata: agent.metadata,
       status: agent.status,
       tokensRevokedBefore: agent.tokensRevokedBefore,
+      ...(suspending ? { tokenGeneration: () => 'token_generation + 1' } : {}),
       updatedAt: agent.updatedAt,
     } as QueryDeepPartialEntity<Agent>);
     this.audit.record({

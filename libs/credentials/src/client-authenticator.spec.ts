@@ -177,6 +177,7 @@ describe(ClientAuthenticator.name, () => {
       vault_version: null,
       expires_at: null,
       agent_status: 'active',
+      token_generation: 0,
       allowed_scopes: ['agents:read'],
       ...overrides,
     };
@@ -210,7 +211,11 @@ describe(ClientAuthenticator.name, () => {
   });
 
   it('authenticates with one lookup by the credential id embedded in the secret', async () => {
-    addCredential({ secret_version: 4, allowed_scopes: ['agents:read', 'audit:read'] });
+    addCredential({
+      secret_version: 4,
+      token_generation: 2,
+      allowed_scopes: ['agents:read', 'audit:read'],
+    });
 
     const result = await authenticator.authenticate(agentId, secret);
 
@@ -220,6 +225,7 @@ describe(ClientAuthenticator.name, () => {
         agentId,
         credentialId,
         secretVersion: 4,
+        tokenGeneration: 2,
         agentActive: true,
         allowedScopes: ['agents:read', 'audit:read'],
       },

@@ -14,6 +14,8 @@ export interface AuthenticatedClient {
   agentId: string;
   credentialId: string;
   secretVersion: number;
+  /** The agent's token generation: tokens issued now carry it (see AccessTokenService). */
+  tokenGeneration: number;
   agentActive: boolean;
   allowedScopes: string[];
 }
@@ -37,20 +39,21 @@ export interface AuthRow {
   vault_version: number | null;
   expires_at: Date | null;
   agent_status: string;
+  token_generation: number;
   allowed_scopes: string[];
 }
 
 /** One indexed lookup by primary key: the credential named by the secret, joined to its agent. */
 const LOOKUP_SQL = `
   SELECT c.id, c.agent_id, c.secret_hash, c.secret_version, c.vault_path, c.vault_version,
-         c.expires_at, a.status AS agent_status, a.allowed_scopes
+         c.expires_at, a.status AS agent_status, a.token_generation, a.allowed_scopes
     FROM credentials c
     JOIN agents a ON a.id = c.agent_id
    WHERE c.id = $1`;
 
 const LOOKUP_WITH_LOCKOUT_SQL = `
   SELECT c.id, c.agent_id, c.secret_hash, c.secret_version, c.vault_path, c.vault_version,
-         c.expires_at, a.status AS agent_status, a.allowed_scopes,
+         c.expires_at, a.status AS agent_status, a.token_generation, a.allowed_scopes,
          l.count AS failures, CEIL(EXTRACT(EPOCH FROM (l.window_ends_at - now())))::int AS lock_retry
     FROM credentials c
     JOIN agents a ON a.id = c.agent_id
@@ -138,6 +141,7 @@ export class ClientAuthenticator {
         agentId: row.agent_id,
         credentialId: row.id,
         secretVersion: row.secret_version,
+        tokenGeneration: row.token_generation,
         agentActive: row.agent_status === 'active',
         allowedScopes: row.allowed_scopes,
       },

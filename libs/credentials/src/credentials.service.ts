@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { DomainException, ErrorCode } from '@agentidp/common';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager, type FindOptionsSelect } from 'typeorm';
 import { bootstrapCredentialId, generateClientSecret } from './client-secret';
 import { Credential, CredentialStatus } from './credential.entity';
@@ -13,6 +13,9 @@ import {
   type CredentialWithSecretResponse,
 } from './dto/credential.response';
 import { SecretStrategy, type SecretRef, type StoredSecret } from './secret-strategy';
+
+/** Far below the integer column's limit, so rotations never overflow it. */
+const BOOTSTRAP_FIRST_VERSION_LIMIT = 2 ** 30;
 
 /** An agent holds at most this many credentials: enough for any roll-over, bounded for abuse. */
 export const MAX_CREDENTIALS_PER_AGENT = 50;
@@ -81,7 +84,14 @@ export class CredentialsService {
     const id = bootstrapCredentialId(agentId);
     const existing = await this.loadWithSecret(this.dataSource.manager, id);
     if (!existing) {
-      await this.insertWithSecret({ id, agentId, expiresAt: null }, secret);
+      // The id is derived from the agent's, so a deleted bootstrap credential comes back under the
+      // same id: a random first secret version keeps the deleted one's cache entries and tokens
+      // (both keyed by id and version) from matching the new credential.
+      await this.insertWithSecret(
+        { id, agentId, expiresAt: null },
+        secret,
+        randomInt(2, BOOTSTRAP_FIRST_VERSION_LIMIT),
+      );
       return 'created';
     }
     if (await this.secrets.verify(toSecretRef(existing), secret)) return 'unchanged';
@@ -166,6 +176,7 @@ export class CredentialsService {
   private async insertWithSecret(
     row: { id: string; agentId: string; expiresAt: Date | null },
     secret: string,
+    secretVersion = 1,
   ): Promise<Credential> {
     const ref = { credentialId: row.id, agentId: row.agentId };
     const stored = await this.secrets.store(ref, secret);
@@ -174,7 +185,7 @@ export class CredentialsService {
       ...row,
       ...stored,
       status: CredentialStatus.Active,
-      secretVersion: 1,
+      secretVersion,
       lastUsedAt: null,
       rotatedAt: null,
       createdAt: now,

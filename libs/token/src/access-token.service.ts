@@ -10,14 +10,14 @@ import { SigningKeysService } from './signing-keys.service';
 
 interface StateRow {
   agent_status: string;
-  tokens_revoked_before: Date | null;
+  token_generation: number;
   secret_version: number | null;
   revoked: boolean;
 }
 
 /** Is this token still good: agent active, credential unchanged, token not revoked. One query. */
 const STATE_SQL = `
-  SELECT a.status AS agent_status, a.tokens_revoked_before, c.secret_version,
+  SELECT a.status AS agent_status, a.token_generation, c.secret_version,
          EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $3) AS revoked
     FROM agents a
     LEFT JOIN credentials c ON c.id = $2 AND c.agent_id = a.id
@@ -25,8 +25,9 @@ const STATE_SQL = `
 
 /**
  * Issues and checks RFC 9068 JWT access tokens. A token is active while its signature, issuer and
- * expiry hold and the database still agrees: the agent exists and is active, the credential it was
- * obtained with exists at the same secret version, and it was not revoked.
+ * expiry hold and the database still agrees: the agent exists, is active and has not been suspended
+ * since (its token generation is unchanged), the credential it was obtained with exists at the same
+ * secret version, and it was not revoked. No clock is compared, so replicas' clocks cannot disagree.
  */
 @Injectable()
 export class AccessTokenService extends BearerTokenVerifier {
@@ -38,7 +39,13 @@ export class AccessTokenService extends BearerTokenVerifier {
     super();
   }
 
-  issue(input: { agentId: string; credentialId: string; secretVersion: number; scope: string[] }): {
+  issue(input: {
+    agentId: string;
+    credentialId: string;
+    secretVersion: number;
+    tokenGeneration: number;
+    scope: string[];
+  }): {
     token: string;
     claims: AccessTokenClaims;
   } {
@@ -54,6 +61,7 @@ export class AccessTokenService extends BearerTokenVerifier {
       jti: randomUUID(),
       cid: input.credentialId,
       sv: input.secretVersion,
+      gen: input.tokenGeneration,
     };
     const signer = this.keys.currentSigner();
     return { token: signJwt(claims, signer.kid, signer.privateKey), claims };
@@ -71,8 +79,7 @@ export class AccessTokenService extends BearerTokenVerifier {
     const state = rows[0];
     if (!state || state.agent_status !== 'active' || state.revoked) return null;
     if (state.secret_version === null || state.secret_version !== claims.sv) return null;
-    if (state.tokens_revoked_before && claims.iat * 1000 <= state.tokens_revoked_before.getTime())
-      return null;
+    if ((claims.gen ?? 0) !== state.token_generation) return null;
     return claims;
   }
 
@@ -93,6 +100,7 @@ export class AccessTokenService extends BearerTokenVerifier {
       typeof claims.exp !== 'number' ||
       typeof claims.iat !== 'number' ||
       typeof claims.sv !== 'number' ||
+      (claims.gen !== undefined && !Number.isInteger(claims.gen)) ||
       claims.exp <= now ||
       claims.iat > now + 60
     ) {

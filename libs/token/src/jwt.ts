@@ -12,6 +12,8 @@ export interface AccessTokenClaims {
   /** The credential the token was obtained with, and that credential's secret version. */
   cid: string;
   sv: number;
+  /** The agent's token generation at issue; absent in tokens from before it existed (read as 0). */
+  gen?: number;
 }
 
 export interface VerificationKey {

@@ -68,6 +68,7 @@ export class TokenService {
       agentId: client.agentId,
       credentialId: client.credentialId,
       secretVersion: client.secretVersion,
+      tokenGeneration: client.tokenGeneration,
       scope,
     });
     this.audit.record({
