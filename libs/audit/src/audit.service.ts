@@ -102,22 +102,29 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
       requestId: context?.requestId ?? null,
       clientIp: context?.clientIp ?? null,
     });
-    if (this.queue.length >= MAX_BATCH) void this.flush();
+    // A full batch goes now; anything less waits for the timer, so batches stay large.
+    if (this.queue.length === MAX_BATCH) void this.flush();
   }
 
-  /** Writes everything queued so far. Safe to call concurrently; resolves when the queue is empty. */
+  /**
+   * Writes every event recorded before the call (not those recorded meanwhile: they wait for the
+   * next tick, or a writer chasing a busy queue would commit a handful of events at a time).
+   * Safe to call concurrently.
+   */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (this.queue.length === 0) return;
-    this.flushing = this.writeAll().finally(() => {
+    this.flushing = this.writeQueued(this.queue.length).finally(() => {
       this.flushing = undefined;
     });
     await this.flushing;
   }
 
-  private async writeAll(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, MAX_BATCH);
+  private async writeQueued(count: number): Promise<void> {
+    let remaining = count;
+    while (remaining > 0 && this.queue.length > 0) {
+      const batch = this.queue.slice(0, Math.min(remaining, MAX_BATCH));
+      remaining -= batch.length;
       try {
         await this.writeBatch(batch);
       } catch (error) {
