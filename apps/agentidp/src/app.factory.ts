@@ -93,12 +93,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const debugEnabled = config.log.level === 'debug' || config.log.level === 'verbose';
   const metrics = app.get(Metrics);
   fastify.addHook('onResponse', (request, reply, done) => {
-    metrics.httpDuration.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: String(reply.statusCode),
-      },
+    metrics.observeHttp(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
       reply.elapsedTime / 1000,
     );
     if (debugEnabled) {

@@ -31,6 +31,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** httpDuration's series by `method route status`: a child skips prom-client's label hashing. */
+  private readonly httpSeries = new Map<string, { observe(value: number): void }>();
+
   readonly secretVerification = new Histogram({
     name: 'agentidp_secret_verification_duration_seconds',
     help: 'Slow-path secret verifications (cache misses) by store',
@@ -87,5 +90,16 @@ export class Metrics {
       });
     }
     list.push([labels, source]);
+  }
+
+  /** One HTTP request's latency. Called for every response, so the series is looked up once. */
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`;
+    let series = this.httpSeries.get(key);
+    if (!series) {
+      series = this.httpDuration.labels(method, route, String(status));
+      this.httpSeries.set(key, series);
+    }
+    series.observe(seconds);
   }
 }
