@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { RateLimitGuard } from '@agentidp/abuse';
+import { TokenEndpoint } from '@agentidp/token';
 import { createAgent, createCredential, requestToken, tokenFor } from './support/api';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -268,6 +270,31 @@ describe('OAuth 2.0 client_credentials flow', () => {
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.`;
     const none = await t.http.get('/api/v1/agents').set('authorization', `Bearer ${unsigned}`);
     expect(none.status).toBe(401);
+  });
+
+  it('serves the token endpoint outside Nest’s guards, through the same grant and errors', async () => {
+    const credential = await createCredential(t, admin, (await createAgent(t, admin)).id);
+    const guard = jest.spyOn(RateLimitGuard.prototype, 'canActivate');
+    const grant = jest.spyOn(t.app.get(TokenEndpoint), 'grant');
+    try {
+      const ok = await requestToken(t, credential.clientId, credential.clientSecret);
+      expect(ok.status).toBe(200);
+      expect(ok.headers).toMatchObject({ 'cache-control': 'no-store', pragma: 'no-cache' });
+      const refused = await requestToken(t, credential.clientId, 'aidp_wrong');
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({
+        error: 'invalid_client',
+        requestId: refused.headers['x-request-id'],
+      });
+      expect(grant).toHaveBeenCalledTimes(2);
+      expect(guard).not.toHaveBeenCalled();
+      // The other OAuth routes still run the guards.
+      await t.http.post('/api/v1/token/revoke').type('form').send({ token: 'x' });
+      expect(guard).toHaveBeenCalled();
+    } finally {
+      guard.mockRestore();
+      grant.mockRestore();
+    }
   });
 
   it('publishes RFC 8414 metadata and works with a standard OAuth client library', async () => {

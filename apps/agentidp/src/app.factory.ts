@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type AppConfig } from '@agentidp/config';
 import { Metrics } from '@agentidp/metrics';
+import { TokenEndpoint } from '@agentidp/token';
 import {
   AllExceptionsFilter,
   createValidationPipe,
@@ -72,6 +73,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     });
   }
   const fastify = app.getHttpAdapter().getInstance();
+  // The token endpoint, the hot path, skips Nest's per-request pipeline (see TokenEndpoint).
+  app.get(TokenEndpoint).attach(fastify);
   registerBodyParsers(fastify, config.http.bodyLimitBytes);
   const headers = securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -5,6 +5,7 @@ import { AbuseStore } from './abuse-store';
 import { ClientLockoutService } from './client-lockout.service';
 import { PostgresAbuseStore } from './postgres-abuse.store';
 import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimiter } from './rate-limiter';
 import { RedisAbuseStore } from './redis-abuse.store';
 
 /** Redis when REDIS_URL is set, PostgreSQL otherwise; only the chosen store is constructed. */
@@ -17,7 +18,7 @@ const abuseStoreProvider: FactoryProvider<AbuseStore> = {
 
 @Global()
 @Module({
-  providers: [abuseStoreProvider, ClientLockoutService, RateLimitGuard],
-  exports: [AbuseStore, ClientLockoutService, RateLimitGuard],
+  providers: [abuseStoreProvider, ClientLockoutService, RateLimiter, RateLimitGuard],
+  exports: [AbuseStore, ClientLockoutService, RateLimiter, RateLimitGuard],
 })
 export class AbuseModule {}

@@ -1,50 +1,18 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DomainException, ErrorCode } from '@agentidp/common';
-import { AppConfig } from '@agentidp/config';
 import type { FastifyRequest } from 'fastify';
-import { AbuseStore } from './abuse-store';
-
-const TOKEN_ROUTES = /^\/api\/v1\/token(\/|\?|$)/;
-const WINDOW_SECONDS = 60;
+import { RateLimiter } from './rate-limiter';
 
 /**
- * Per-IP limits on `/api/v1/token*` (RATE_LIMIT_TOKEN_PER_MINUTE) and on the management API
- * (RATE_LIMIT_API_PER_MINUTE); 0 turns one off. Fixed one-minute windows, shared by every replica.
- * Runs before authentication, so refused requests cost no secret check.
+ * Applies {@link RateLimiter} to every HTTP route. Runs before authentication, so refused requests
+ * cost no secret check.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
-  constructor(
-    private readonly store: AbuseStore,
-    private readonly config: AppConfig,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly limiter: RateLimiter) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const path = request.url;
-    if (!path.startsWith('/api/')) return true;
-    const isToken = TOKEN_ROUTES.test(path);
-    const limit = isToken
-      ? this.config.abuse.tokenRatePerMinute
-      : this.config.abuse.apiRatePerMinute;
-    if (limit <= 0) return true;
-    const bucket = `rate:${isToken ? 'token' : 'api'}:${request.ip}`;
-    const result = await this.store.increment(bucket, WINDOW_SECONDS);
-    if (result.count <= limit) return true;
-    if (result.count === limit + 1) {
-      this.audit.record({
-        type: AuditEventType.RateLimited,
-        outcome: AuditOutcome.Denied,
-        targetType: 'client',
-        targetId: request.ip.slice(0, 64),
-        details: { bucket: isToken ? 'token' : 'api', limitPerMinute: limit },
-      });
-    }
-    throw new DomainException(ErrorCode.RATE_LIMITED, 'Too many requests; retry later', undefined, {
-      'retry-after': String(result.retryAfterSeconds),
-    });
+    await this.limiter.check(context.switchToHttp().getRequest<FastifyRequest>());
+    return true;
   }
 }

@@ -34,8 +34,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    this.respond(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+
+  /** Answers `request` with the error; for routes served outside Nest's pipeline too. */
+  respond(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const requestId = String(request.id);
 
     if (reply.sent) return;

@@ -5,3 +5,4 @@ export * from './signing-key.entity';
 export * from './signing-keys.service';
 export * from './token.module';
 export * from './token.service';
+export * from './token.endpoint';

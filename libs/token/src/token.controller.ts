@@ -12,7 +12,6 @@ import {
 } from '@nestjs/swagger';
 import { Public } from '@agentidp/auth';
 import { ApiOAuthErrorResponses, OAuthException } from '@agentidp/common';
-import { Metrics } from '@agentidp/metrics';
 import type { FastifyReply } from 'fastify';
 import { AccessTokenService } from './access-token.service';
 import { readParams } from './client-authentication';
@@ -26,6 +25,7 @@ import {
   RevocationResponseDto,
   TokenResponseDto,
 } from './dto/token.response';
+import { TokenEndpoint } from './token.endpoint';
 import { TokenService, type IntrospectionResponse, type TokenResponse } from './token.service';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -49,7 +49,7 @@ export class TokenController {
   constructor(
     private readonly tokens: TokenService,
     private readonly accessTokens: AccessTokenService,
-    private readonly metrics: Metrics,
+    private readonly endpoint: TokenEndpoint,
   ) {}
 
   @Post()
@@ -62,22 +62,13 @@ export class TokenController {
   @ApiClientAuthentication()
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({ type: TokenResponseDto, description: 'The access token' })
-  async token(
+  token(
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TokenResponse> {
-    reply.headers(NO_STORE);
-    try {
-      const response = await this.tokens.grant(authorization, readParams(body));
-      this.metrics.tokenRequests.inc({ outcome: 'issued' });
-      return response;
-    } catch (error) {
-      this.metrics.tokenRequests.inc({
-        outcome: error instanceof OAuthException ? error.error : 'server_error',
-      });
-      throw error;
-    }
+    // Served by TokenEndpoint.serve once the app is attached (see app.factory); same contract.
+    return this.endpoint.grant(authorization, body, reply);
   }
 
   @Post('introspect')

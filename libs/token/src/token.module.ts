@@ -7,6 +7,7 @@ import { RevokedToken } from './revoked-token.entity';
 import { SigningKey } from './signing-key.entity';
 import { SigningKeysService } from './signing-keys.service';
 import { TokenController } from './token.controller';
+import { TokenEndpoint } from './token.endpoint';
 import { TokenService } from './token.service';
 import { WellKnownController } from './well-known.controller';
 
@@ -18,8 +19,9 @@ import { WellKnownController } from './well-known.controller';
     SigningKeysService,
     AccessTokenService,
     TokenService,
+    TokenEndpoint,
     { provide: BearerTokenVerifier, useExisting: AccessTokenService },
   ],
-  exports: [AccessTokenService, SigningKeysService, BearerTokenVerifier],
+  exports: [AccessTokenService, SigningKeysService, BearerTokenVerifier, TokenEndpoint],
 })
 export class TokenModule {}
