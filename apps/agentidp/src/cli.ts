@@ -20,7 +20,8 @@ Commands:
         Create a new admin agent with a fresh credential (or, with --agent-id, a new credential
         for that existing agent) and print the client id and secret once.
   rotate-signing-key
-        Make a new ES256 key the signing key; the old one stays in the JWKS until its tokens expire.
+        Publish a new ES256 key now; it signs 330 s later, once every replica and every cached JWKS
+        has it. The old key signs until then and stays in the JWKS until its tokens expire.
   verify-audit-chain
         Recompute the audit trail's hash chain; exit 1 and name the first broken event if altered.
   credential-storage

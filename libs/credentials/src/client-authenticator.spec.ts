@@ -515,8 +515,23 @@ describe(ClientAuthenticator.name, () => {
     addCredential();
     await authenticator.authenticate(agentId, secret);
     await authenticator.authenticate(agentId, secret);
+    await authenticator.flushLastUsed();
     const touches = database.calls.filter((call) => /last_used_at/.test(call.sql));
-    expect(touches).toEqual([{ sql: expect.any(String) as string, params: [credentialId] }]);
+    expect(touches).toEqual([{ sql: expect.any(String) as string, params: [[credentialId]] }]);
+  });
+
+  it('writes every credential due at once in one statement, and nothing when none is due', async () => {
+    const first = addCredential();
+    const other = randomUUID();
+    const otherSecret = generateClientSecret(other);
+    strategy.current.set(other, otherSecret);
+    addCredential({ id: other });
+    await authenticator.authenticate(agentId, secret);
+    await authenticator.authenticate(agentId, otherSecret);
+    await authenticator.flushLastUsed();
+    await authenticator.flushLastUsed();
+    const touches = database.calls.filter((call) => /last_used_at/.test(call.sql));
+    expect(touches).toEqual([{ sql: expect.any(String) as string, params: [[first.id, other]] }]);
   });
 
   describe('with VAULT_MIGRATE_ON_USE', () => {

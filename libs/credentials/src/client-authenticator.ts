@@ -1,4 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService, lockoutKey } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
@@ -61,6 +67,8 @@ const LOOKUP_WITH_LOCKOUT_SQL = `
    WHERE c.id = $1`;
 
 const LAST_USED_INTERVAL_MS = 60_000;
+const LAST_USED_FLUSH_MS = 1_000;
+const TOUCH_SQL = `UPDATE credentials SET last_used_at = now() WHERE id = ANY($1::uuid[])`;
 
 /**
  * Checks a client_id/client_secret pair: the token endpoint's hot path. It costs one row lookup and
@@ -68,9 +76,14 @@ const LAST_USED_INTERVAL_MS = 60_000;
  * secret is checked against {@link VerifiedSecretCache} instead of bcrypt or Vault.
  */
 @Injectable()
-export class ClientAuthenticator {
+export class ClientAuthenticator
+  implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(ClientAuthenticator.name);
   private readonly lastUsedWritten = new Map<string, number>();
+  /** Credentials whose `last_used_at` is due, written together (one statement a second). */
+  private touched = new Set<string>();
+  private touchTimer?: NodeJS.Timeout;
   private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(
@@ -81,6 +94,20 @@ export class ClientAuthenticator {
     private readonly lockout: ClientLockoutService,
     private readonly metrics: Metrics,
   ) {}
+
+  onModuleInit(): void {
+    this.touchTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
+    this.touchTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.touchTimer) clearInterval(this.touchTimer);
+  }
+
+  /** The HTTP server has drained by now; the pool is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.flushLastUsed();
+  }
 
   authenticate(clientId: string, secret: string): Promise<AuthenticationResult> {
     return this.attempt(clientId, secret, true);
@@ -252,16 +279,30 @@ export class ClientAuthenticator {
     }
   }
 
-  /** `lastUsedAt` at minute resolution: one write a minute per credential, off the response path. */
+  /**
+   * `lastUsedAt` at minute resolution: a credential becomes due once a minute, and due ones are
+   * written together, off the response path. One statement per flush, not one commit per
+   * credential: a busy replica's credentials all come due in the same second.
+   */
   private touchLastUsed(credentialId: string): void {
     const now = Date.now();
     const last = this.lastUsedWritten.get(credentialId) ?? 0;
     if (now - last < LAST_USED_INTERVAL_MS) return;
     this.lastUsedWritten.set(credentialId, now);
     if (this.lastUsedWritten.size > 100_000) this.lastUsedWritten.clear();
-    this.dataSource
-      .query('UPDATE credentials SET last_used_at = now() WHERE id = $1', [credentialId])
-      .catch((error: Error) => this.logger.warn(`Could not record last use: ${error.message}`));
+    this.touched.add(credentialId);
+  }
+
+  /** Writes the due `last_used_at` values; a failure is logged and those are dropped. */
+  async flushLastUsed(): Promise<void> {
+    if (this.touched.size === 0) return;
+    const ids = [...this.touched];
+    this.touched = new Set();
+    try {
+      await this.dataSource.query(TOUCH_SQL, [ids]);
+    } catch (error) {
+      this.logger.warn(`Could not record last use: ${(error as Error).message}`);
+    }
   }
 }
 
