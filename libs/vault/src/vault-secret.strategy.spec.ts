@@ -410,9 +410,14 @@ describe(VaultSecretStrategy.name, () => {
           SECRET,
         );
         expect(stored).toEqual({ secretHash: null, vaultPath: PATH, vaultVersion: 1 });
-        expect(vault.writes).toEqual([
-          { path: PATH, data: { clientSecret: SECRET }, cas: undefined },
-        ]);
+        expect(vault.writes).toEqual([{ path: PATH, data: { clientSecret: SECRET }, cas: 0 }]);
+      });
+
+      it('leaves a version a concurrent rotation wrote first as the latest', async () => {
+        await vault.kvWrite(PATH, { clientSecret: 'rotated-meanwhile' }, 0);
+        const attempt = strategyWith({ migrateOnUse: true }).afterVerified(bcryptRef(), SECRET);
+        await expect(attempt).rejects.toMatchObject({ code: ErrorCode.VAULT_WRITE_ERROR });
+        expect(vault.versions.get(PATH)).toEqual([{ clientSecret: 'rotated-meanwhile' }]);
       });
 
       it('moves nothing without VAULT_MIGRATE_ON_USE', async () => {

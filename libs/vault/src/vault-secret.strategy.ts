@@ -105,12 +105,25 @@ export class VaultSecretStrategy extends SecretStrategy {
     );
   }
 
+  /**
+   * VAULT_MIGRATE_ON_USE: the secret just verified moves to Vault. A bcrypt-backed credential has
+   * nothing at its path yet, so the write is `cas: 0`: if a rotation (on any replica) wrote there
+   * first, this stale copy is refused instead of becoming the latest version `vault kv get` shows.
+   */
   override async afterVerified(
     current: SecretRef,
     presented: string,
   ): Promise<StoredSecret | null> {
     if (!this.options.migrateOnUse || current.vaultPath) return null;
-    return this.replace(current, presented);
+    const path = VaultSecretStrategy.dataPath(
+      this.vault.mount,
+      current.agentId,
+      current.credentialId,
+    );
+    const version = await this.guard('write', current.credentialId, () =>
+      this.vault.kvWrite(path, { [SECRET_FIELD]: presented }, 0),
+    );
+    return { secretHash: null, vaultPath: path, vaultVersion: version };
   }
 
   private async guard<T>(
