@@ -361,8 +361,6 @@ async function startAgentIdP(context, name, extraEnv = {}) {
         SIGNING_KEYS_ENCRYPTION_KEY: context.signingKeysKey,
         BCRYPT_COST: '12',
         BCRYPT_CONCURRENCY: String(BCRYPT_CONCURRENCY),
-        // Longer than any run, so that no warm pass meets an expiring entry.
-        SECRET_CACHE_TTL_SECONDS: '3600',
         ...extraEnv,
       }),
     },
@@ -600,7 +598,7 @@ function notes(options, runs, host) {
           `${credentials.toLocaleString('en-US')} warm and ${options.vaultCold.toLocaleString('en-US')} cold Vault-backed credentials.`
         : ''),
     'AgentIdP runs with NODE_ENV=production, LOG_LEVEL=warn, per-IP rate limits off, lockout on ' +
-      '(its default), SECRET_CACHE_TTL_SECONDS=3600, DB_POOL_SIZE 10 (1 on PGlite). The floor ' +
+      '(its default), the default SECRET_CACHE_TTL_SECONDS (300; a warm pass ends within a minute of its warm-up), DB_POOL_SIZE 10 (1 on PGlite). The floor ' +
       '(bench/floor-server.js) does one prepared primary-key lookup joined to the agent, an ' +
       'HMAC-SHA256 check and an ES256 signature, with the same pool size.',
   ];
