@@ -114,6 +114,42 @@ describe('operator CLI (npm run cli)', () => {
     }
   });
 
+  it('rotates a compromised signing key: the new key signs at once and the old ones are withdrawn', async () => {
+    const kidOf = (token: string) =>
+      (JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()) as { kid: string }).kid;
+    const introspect = (t: TestApp, token: string) =>
+      t.http
+        .post('/api/v1/token/introspect')
+        .auth(t.admin.clientId, t.admin.clientSecret)
+        .type('form')
+        .send({ token });
+    // The CLI runs with the server stopped, as the embedded database requires.
+    let t = await startTestApp(env as Record<string, string>, database);
+    let held: string;
+    try {
+      held = await t.adminToken();
+      expect((await introspect(t, held)).body).toMatchObject({ active: true });
+    } finally {
+      await t.app.close();
+    }
+
+    const rotated = await cli('rotate-signing-key', '--compromised');
+    expect(rotated.code).toBe(0);
+    const { kid, compromised } = JSON.parse(rotated.out) as { kid: string; compromised: boolean };
+    expect(compromised).toBe(true);
+    expect(kid).not.toBe(kidOf(held));
+
+    t = await startTestApp(env as Record<string, string>, database);
+    try {
+      const jwks = await t.http.get('/.well-known/jwks.json');
+      expect((jwks.body as { keys: { kid: string }[] }).keys.map((key) => key.kid)).toEqual([kid]);
+      expect(kidOf(await t.adminToken())).toBe(kid);
+      expect((await introspect(t, held)).body).toEqual({ active: false });
+    } finally {
+      await t.app.close();
+    }
+  });
+
   it('verifies the audit chain, and fails naming the altered event', async () => {
     const intact = await cli('verify-audit-chain');
     expect(intact.code).toBe(0);

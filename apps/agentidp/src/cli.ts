@@ -19,9 +19,11 @@ Commands:
   create-admin-credential [--agent-id <uuid>]
         Create a new admin agent with a fresh credential (or, with --agent-id, a new credential
         for that existing agent) and print the client id and secret once.
-  rotate-signing-key
+  rotate-signing-key [--compromised]
         Publish a new ES256 key now; it signs 330 s later, once every replica and every cached JWKS
         has it. The old key signs until then and stays in the JWKS until its tokens expire.
+        --compromised (a leaked key): the new key signs at once (other replicas within 30 s) and
+        every older key leaves the JWKS now, so the tokens they signed stop verifying.
   verify-audit-chain
         Recompute the audit trail's hash chain; exit 1 and name the first broken event if altered.
   credential-storage
@@ -63,8 +65,9 @@ const commands: Record<string, Command> = {
     });
     return 0;
   },
-  'rotate-signing-key': async (app, _options, io) => {
-    print(io, { kid: await app.get(SigningKeysService).rotate() });
+  'rotate-signing-key': async (app, options, io) => {
+    const compromised = options.compromised === true;
+    print(io, { kid: await app.get(SigningKeysService).rotate({ compromised }), compromised });
     return 0;
   },
   'verify-audit-chain': async (app, _options, io) => {
@@ -103,7 +106,11 @@ function print(io: CliIo, value: unknown): void {
 export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { help: { type: 'boolean', short: 'h' }, 'agent-id': { type: 'string' } },
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      'agent-id': { type: 'string' },
+      compromised: { type: 'boolean' },
+    },
     allowPositionals: true,
   });
   const name = positionals[0];

@@ -103,15 +103,24 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   /**
    * A new key, published at once, takes over signing SIGNING_KEY_PUBLISH_AHEAD_SECONDS later; the
    * old ones stay published until their tokens have expired.
+   *
+   * `compromised`: for a leaked key. The new key signs at once (its `created_at` is set
+   * SIGNING_KEY_PUBLISH_AHEAD_SECONDS back, so every replica's signer choice takes it on its next
+   * re-read, within 30 s) and every older key leaves the JWKS now: the tokens they signed stop
+   * verifying here at once, on other replicas within 30 s, at resource servers when their cached
+   * key set expires.
    */
-  async rotate(): Promise<string> {
-    const kid = await this.createKey({ onlyIfNone: false });
-    await this.refresh();
+  async rotate(options: { compromised?: boolean } = {}): Promise<string> {
+    const compromised = options.compromised === true;
+    const kid = await this.createKey({ onlyIfNone: false, withdrawOthers: compromised });
+    this.refreshing = undefined;
+    await this.load();
     this.audit.record({
       type: AuditEventType.SigningKeyRotated,
       outcome: AuditOutcome.Success,
       targetType: 'signing_key',
       targetId: kid,
+      details: { compromised },
     });
     return kid;
   }
@@ -172,6 +181,7 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   private async createKey(options: {
     onlyIfNone: boolean;
     onlyIfOlderThan?: Date;
+    withdrawOthers?: boolean;
   }): Promise<string> {
     return this.dataSource.transaction(async (manager: EntityManager) => {
       // One writer at a time across replicas, so simultaneous first starts make one key.
@@ -211,11 +221,19 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
             RETIREMENT_MARGIN_SECONDS) *
             1000,
       );
-      await manager.update(
-        SigningKey,
-        { retiredAt: IsNull() },
-        { retiredAt: now, expiresAt: publishedUntil },
-      );
+      if (options.withdrawOthers) {
+        await manager.query(
+          `UPDATE signing_keys SET retired_at = COALESCE(retired_at, $1), expires_at = $1
+            WHERE expires_at IS NULL OR expires_at > $1`,
+          [now],
+        );
+      } else {
+        await manager.update(
+          SigningKey,
+          { retiredAt: IsNull() },
+          { retiredAt: now, expiresAt: publishedUntil },
+        );
+      }
       await manager.insert(SigningKey, {
         kid,
         alg: 'ES256',
@@ -223,7 +241,9 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
         privateKeyEncrypted: this.encryption.encrypt(
           privateKey.export({ format: 'der', type: 'pkcs8' }),
         ),
-        createdAt: now,
+        createdAt: options.withdrawOthers
+          ? new Date(now.getTime() - SIGNING_KEY_PUBLISH_AHEAD_SECONDS * 1000)
+          : now,
         retiredAt: null,
         expiresAt: null,
       });
