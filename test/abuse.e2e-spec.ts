@@ -1,26 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { createAgent, createCredential, requestToken } from './support/api';
+import { COUNTER_STORES } from './support/counter-stores';
 import { startTestApp, type TestApp } from './support/test-app';
-
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisAvailable(): Promise<boolean> {
-  const { default: Redis } = await import('ioredis');
-  const client = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 500,
-  });
-  try {
-    await client.connect();
-    await client.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 async function auditTypes(t: TestApp, admin: string, type: string): Promise<unknown[]> {
   const response = await t.http
@@ -30,22 +10,7 @@ async function auditTypes(t: TestApp, admin: string, type: string): Promise<unkn
   return (response.body as { items: unknown[] }).items;
 }
 
-const stores: [string, () => Promise<Record<string, string> | null>][] = [
-  ['PostgreSQL', async () => ({})],
-  [
-    'Redis',
-    async () => {
-      if (await redisAvailable()) {
-        return { REDIS_URL, REDIS_KEY_PREFIX: `agentidp-test-${randomBytes(4).toString('hex')}:` };
-      }
-      // CI starts Redis: there, a missing Redis is a failure, not a skip.
-      if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}`);
-      return null;
-    },
-  ],
-];
-
-describe.each(stores)('abuse resistance with counters in %s', (_name, envFor) => {
+describe.each(COUNTER_STORES)('abuse resistance with counters in %s', (_name, envFor) => {
   let t: TestApp | undefined;
   let admin: string;
 

@@ -10,6 +10,7 @@ import {
   tokenFor,
   type CreatedCredential,
 } from './support/api';
+import { COUNTER_STORES } from './support/counter-stores';
 import { startTestApp, TEST_ENV, type TestApp } from './support/test-app';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { VaultTestServer } from './vault-server/vault-test-server';
@@ -27,7 +28,6 @@ if (!adminUrl) {
   );
 }
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** How often the docs say a replica re-reads the signing keys (docs/architecture.md). */
 const SIGNING_KEY_REFRESH_MS = 30_000;
 
@@ -635,40 +635,7 @@ describeWithPostgres('several replicas on one PostgreSQL (needs DATABASE_URL)', 
   });
 });
 
-async function redisAvailable(): Promise<boolean> {
-  const { default: Redis } = await import('ioredis');
-  const client = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 500,
-  });
-  try {
-    await client.connect();
-    await client.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
-const counterStores: [string, () => Promise<Record<string, string> | null>][] = [
-  ['PostgreSQL', async () => ({})],
-  [
-    'Redis',
-    async () => {
-      if (await redisAvailable()) {
-        return { REDIS_URL, REDIS_KEY_PREFIX: `agentidp-test-${randomBytes(4).toString('hex')}:` };
-      }
-      // CI starts Redis: there, a missing Redis is a failure, not a skip.
-      if (process.env.CI) throw new Error(`Redis is not reachable at ${REDIS_URL}`);
-      return null;
-    },
-  ],
-];
-
-describeWithPostgres.each(counterStores)(
+describeWithPostgres.each(COUNTER_STORES)(
   'lockouts and rate limits shared by two replicas, counters in %s (needs DATABASE_URL)',
   (_name, storeEnv) => {
     const TOKEN_LIMIT = 10;
