@@ -867,7 +867,7 @@ describe('Management API', () => {
           .status,
       ).toBe(200);
       // Written within a second, with every other credential due then (one statement).
-      await t.app.get(ClientAuthenticator).flushLastUsed();
+      await t.app.get(ClientAuthenticator).flush();
       const used = await as(admin).get(
         `/api/v1/agents/${agent.id}/credentials/${credential.credentialId}`,
       );

@@ -1,12 +1,6 @@
-import {
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { isDatabaseUnavailable, RequestContext } from '@agentidp/common';
+import { isDatabaseUnavailable, PeriodicFlush, RequestContext } from '@agentidp/common';
 import { DataSource } from 'typeorm';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditOutcome } from './audit-event.entity';
@@ -56,30 +50,14 @@ const AUDIT_LOCK_KEY = '7017851454063191409';
  * writes into the bottleneck. A clean shutdown flushes everything before the pool closes.
  */
 @Injectable()
-export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
+export class AuditService extends PeriodicFlush {
   private readonly logger = new Logger(AuditService.name);
   private queue: Pending[] = [];
-  private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private dropped = 0;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
-
-  onModuleInit(): void {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  onModuleDestroy(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  /**
-   * The last flush, while the database is still open. The HTTP server has drained by now (the
-   * root module closes it in its own, earlier, before-shutdown hook), so no request adds events.
-   */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.flush();
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    super(FLUSH_INTERVAL_MS);
   }
 
   record(event: AuditRecord): void {
@@ -114,7 +92,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy, BeforeApplic
    * next tick, or a writer chasing a busy queue would commit a handful of events at a time).
    * Safe to call concurrently.
    */
-  async flush(): Promise<void> {
+  override async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (this.queue.length === 0) return;
     this.flushing = this.writeQueued(this.queue.length).finally(() => {

@@ -12,3 +12,4 @@ export * from './validators';
 export * from './dto';
 export * from './pagination';
 export * from './prepared-query';
+export * from './periodic-flush';

@@ -515,7 +515,7 @@ describe(ClientAuthenticator.name, () => {
     addCredential();
     await authenticator.authenticate(agentId, secret);
     await authenticator.authenticate(agentId, secret);
-    await authenticator.flushLastUsed();
+    await authenticator.flush();
     const touches = database.calls.filter((call) => /last_used_at/.test(call.sql));
     expect(touches).toEqual([{ sql: expect.any(String) as string, params: [[credentialId]] }]);
   });
@@ -528,8 +528,8 @@ describe(ClientAuthenticator.name, () => {
     addCredential({ id: other });
     await authenticator.authenticate(agentId, secret);
     await authenticator.authenticate(agentId, otherSecret);
-    await authenticator.flushLastUsed();
-    await authenticator.flushLastUsed();
+    await authenticator.flush();
+    await authenticator.flush();
     const touches = database.calls.filter((call) => /last_used_at/.test(call.sql));
     expect(touches).toEqual([{ sql: expect.any(String) as string, params: [[first.id, other]] }]);
   });

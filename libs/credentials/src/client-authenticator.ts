@@ -1,14 +1,8 @@
-import {
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService, lockoutKey } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DomainException, ErrorCode, isUuid, preparedQuery } from '@agentidp/common';
+import { DomainException, ErrorCode, isUuid, PeriodicFlush, preparedQuery } from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
 import { DataSource } from 'typeorm';
 import { bootstrapCredentialId, credentialIdFromSecret } from './client-secret';
@@ -76,14 +70,11 @@ const TOUCH_SQL = `UPDATE credentials SET last_used_at = now() WHERE id = ANY($1
  * secret is checked against {@link VerifiedSecretCache} instead of bcrypt or Vault.
  */
 @Injectable()
-export class ClientAuthenticator
-  implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown
-{
+export class ClientAuthenticator extends PeriodicFlush {
   private readonly logger = new Logger(ClientAuthenticator.name);
   private readonly lastUsedWritten = new Map<string, number>();
   /** Credentials whose `last_used_at` is due, written together (one statement a second). */
   private touched = new Set<string>();
-  private touchTimer?: NodeJS.Timeout;
   private readonly inFlight = new Map<string, Promise<boolean>>();
 
   constructor(
@@ -93,20 +84,8 @@ export class ClientAuthenticator
     private readonly audit: AuditService,
     private readonly lockout: ClientLockoutService,
     private readonly metrics: Metrics,
-  ) {}
-
-  onModuleInit(): void {
-    this.touchTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
-    this.touchTimer.unref();
-  }
-
-  onModuleDestroy(): void {
-    if (this.touchTimer) clearInterval(this.touchTimer);
-  }
-
-  /** The HTTP server has drained by now; the pool is still open. */
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.flushLastUsed();
+  ) {
+    super(LAST_USED_FLUSH_MS);
   }
 
   authenticate(clientId: string, secret: string): Promise<AuthenticationResult> {
@@ -294,7 +273,7 @@ export class ClientAuthenticator
   }
 
   /** Writes the due `last_used_at` values; a failure is logged and those are dropped. */
-  async flushLastUsed(): Promise<void> {
+  override async flush(): Promise<void> {
     if (this.touched.size === 0) return;
     const ids = [...this.touched];
     this.touched = new Set();
