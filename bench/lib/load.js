@@ -53,19 +53,15 @@ function runLoad({
     const cpuBefore = process.cpuUsage();
     const instance = autocannon(options, (error, result) => {
       if (error) return reject(error);
-      const elapsedSeconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-      const cpu = process.cpuUsage(cpuBefore);
-      latencies.sort((a, b) => a - b);
-      resolve({
-        completed: latencies.length,
-        elapsedSeconds,
-        rps: latencies.length / elapsedSeconds,
-        p50: percentile(latencies, 0.5),
-        p99: percentile(latencies, 0.99),
-        statuses,
-        errors: errors + result.errors + result.timeouts,
-        loadGeneratorCpuMicros: cpu.user + cpu.system,
-      });
+      resolve(
+        summarise({
+          latencies,
+          startedAt,
+          cpuBefore,
+          statuses,
+          errors: errors + result.errors + result.timeouts,
+        }),
+      );
     });
     startedAt = process.hrtime.bigint();
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
@@ -86,36 +82,59 @@ function percentile(sorted, fraction) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
+/** What a load pass reports: throughput and exact percentiles of the 2xx latencies. */
+function summarise({ latencies, startedAt, cpuBefore, statuses, errors }) {
+  const elapsedSeconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  latencies.sort((a, b) => a - b);
+  return {
+    completed: latencies.length,
+    elapsedSeconds,
+    rps: latencies.length / elapsedSeconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    statuses,
+    errors,
+    loadGeneratorCpuMicros: cpu.user + cpu.system,
+  };
+}
+
+/** Sends `body` form-encoded with `POST` through `agent`; returns the request. */
+function formPost(target, agent, body, headers, onResponse) {
+  const req = http.request(
+    target,
+    {
+      method: 'POST',
+      agent,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body),
+        ...headers,
+      },
+    },
+    onResponse,
+  );
+  req.end(body);
+  return req;
+}
+
 function post(url, body, headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': Buffer.byteLength(body),
-          ...headers,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (chunk) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode, json, text });
-        });
-      },
-    );
+    const req = formPost(url, agent, body, headers, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode, json, text });
+      });
+    });
     req.on('error', reject);
-    req.end(body);
   });
 }
 
@@ -137,4 +156,4 @@ async function sendEach(url, bodies, { concurrency = 8, headers } = {}) {
   return results;
 }
 
-module.exports = { percentile, runLoad, post, sendEach };
+module.exports = { formPost, percentile, runLoad, post, sendEach, summarise };

@@ -1,7 +1,7 @@
 'use strict';
 
 const http = require('node:http');
-const { percentile } = require('./load');
+const { formPost, summarise } = require('./load');
 
 /**
  * An open-loop load at a steady rate: request `i` is due at `start + i / rate`, whatever happened
@@ -24,47 +24,22 @@ function runPaced({ url, path, headers = {}, bodies, connections, duration, rate
 
   return new Promise((resolve) => {
     const done = () => {
-      const elapsedSeconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const cpu = process.cpuUsage(cpuBefore);
       agent.destroy();
-      latencies.sort((a, b) => a - b);
-      resolve({
-        completed: latencies.length,
-        elapsedSeconds,
-        rps: latencies.length / elapsedSeconds,
-        p50: percentile(latencies, 0.5),
-        p99: percentile(latencies, 0.99),
-        statuses,
-        errors,
-        loadGeneratorCpuMicros: cpu.user + cpu.system,
-      });
+      resolve(summarise({ latencies, startedAt: start, cpuBefore, statuses, errors }));
     };
     const send = (dueMs, body) => {
-      const req = http.request(
-        target,
-        {
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            'content-length': Buffer.byteLength(body),
-            ...headers,
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-            if (res.statusCode >= 200 && res.statusCode < 300) latencies.push(nowMs() - dueMs);
-            if (++finished === total) done();
-          });
-        },
-      );
+      const req = formPost(target, agent, body, headers, (res) => {
+        res.resume();
+        res.on('end', () => {
+          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+          if (res.statusCode >= 200 && res.statusCode < 300) latencies.push(nowMs() - dueMs);
+          if (++finished === total) done();
+        });
+      });
       req.on('error', () => {
         errors += 1;
         if (++finished === total) done();
       });
-      req.end(body);
     };
     // Timers fire at best every millisecond: each tick sends everything that has fallen due.
     const tick = () => {
