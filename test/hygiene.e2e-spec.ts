@@ -190,6 +190,13 @@ describe('secret hygiene, request ids and the audit trail', () => {
       [agent.id],
     );
     expect(events.map((event) => event.type)).toContain('agent.created');
+    // The hostile event itself is stored, made storable, not dropped.
+    const denied = await t.dataSource.query<{ target_id: string }[]>(
+      `SELECT target_id FROM audit_events WHERE type = 'token.denied' AND request_id = $1`,
+      [hostile.headers['x-request-id']],
+    );
+    expect(denied).toHaveLength(1);
+    expect(denied[0].target_id).toMatch(/^x\uFFFD/);
   });
 
   it('drops only an event the database refuses and writes the rest of its batch', async () => {
@@ -204,11 +211,13 @@ describe('secret hygiene, request ids and the audit trail', () => {
       targetId: `${marker}-${n}`,
       details: {},
     });
-    jest.spyOn(Logger.prototype, 'error').mockImplementationOnce(() => undefined);
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     audit.record(event(null, 1));
     audit.record(event('not-a-uuid', 2));
     audit.record(event(null, 3));
     await audit.flush();
+    expect(logged).toHaveBeenCalledTimes(1);
+    logged.mockRestore();
     const rows = await t.dataSource.query<{ target_id: string }[]>(
       `SELECT target_id FROM audit_events WHERE target_id LIKE $1 ORDER BY id`,
       [`${marker}-%`],

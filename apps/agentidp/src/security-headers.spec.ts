@@ -24,7 +24,7 @@ describe(securityHeaders.name, () => {
     expect(headers).not.toHaveProperty('strict-transport-security');
   });
 
-  it('is computed once and cannot be changed by a caller', () => {
+  it('returns a frozen object, which a caller cannot change', () => {
     expect(Object.isFrozen(securityHeaders())).toBe(true);
   });
 });

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, chainHash, GENESIS_HASH, type ChainedFields } from './audit-chain';
+import {
+  canonicalJson,
+  chainHash,
+  GENESIS_HASH,
+  isNextLink,
+  type ChainedFields,
+  type ChainedRow,
+} from './audit-chain';
 
 function event(id: number, overrides: Partial<ChainedFields> = {}): ChainedFields {
   return {
@@ -21,14 +28,14 @@ function event(id: number, overrides: Partial<ChainedFields> = {}): ChainedField
   };
 }
 
-/** What AuditQueryService.verifyChain does: recompute each link from the one before it. */
-function firstBrokenLink(
-  rows: (ChainedFields & { prevHash: string; hash: string })[],
-): string | null {
+/** AuditQueryService.verifyChain's walk, over rows in memory, through the same link check. */
+function firstBrokenLink(rows: ChainedRow[]): string | null {
   let prevHash = GENESIS_HASH;
+  let expectedId = 1n;
   for (const row of rows) {
-    if (row.prevHash !== prevHash || chainHash(prevHash, row) !== row.hash) return row.id;
+    if (!isNextLink(row, prevHash, expectedId)) return row.id;
     prevHash = row.hash;
+    expectedId += 1n;
   }
   return null;
 }

@@ -42,3 +42,18 @@ export function chainHash(prevHash: string, event: ChainedFields): string {
     `${canonicalJson(event.details)}]`;
   return createHash('sha256').update(`${prevHash}\n${content}`).digest('hex');
 }
+
+/** A stored event with its link. */
+export type ChainedRow = ChainedFields & { prevHash: string; hash: string };
+
+/**
+ * Whether `row` is the intact link after `prevHash`: the next id (a removed row leaves a gap),
+ * the previous hash it names, and its own hash recomputed from its content.
+ */
+export function isNextLink(row: ChainedRow, prevHash: string, expectedId: bigint): boolean {
+  return (
+    BigInt(row.id) === expectedId &&
+    row.prevHash === prevHash &&
+    chainHash(prevHash, row) === row.hash
+  );
+}

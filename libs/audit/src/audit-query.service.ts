@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DEFAULT_PAGE_SIZE, DomainException, ErrorCode } from '@agentidp/common';
 import { DataSource } from 'typeorm';
-import { chainHash, GENESIS_HASH, type ChainedFields } from './audit-chain';
+import { GENESIS_HASH, isNextLink, type ChainedFields } from './audit-chain';
 import { AuditEvent } from './audit-event.entity';
 import type { ListAuditEventsQuery } from './dto/list-audit-events.query';
 
@@ -72,11 +72,9 @@ export class AuditQueryService {
         .getMany();
       for (const row of rows) {
         checked += 1;
-        const intact =
-          BigInt(row.id) === expectedId &&
-          row.prevHash === prevHash &&
-          chainHash(prevHash, row) === row.hash;
-        if (!intact) return { valid: false, checked, firstBrokenId: row.id };
+        if (!isNextLink(row, prevHash, expectedId)) {
+          return { valid: false, checked, firstBrokenId: row.id };
+        }
         prevHash = row.hash;
         expectedId += 1n;
       }

@@ -514,10 +514,14 @@ describe(ClientAuthenticator.name, () => {
   it('records the last use at most once a minute per credential', async () => {
     addCredential();
     await authenticator.authenticate(agentId, secret);
+    await authenticator.flush();
+    await authenticator.authenticate(agentId, secret);
+    await authenticator.flush();
+    jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 61_000);
     await authenticator.authenticate(agentId, secret);
     await authenticator.flush();
     const touches = database.calls.filter((call) => /last_used_at/.test(call.sql));
-    expect(touches).toEqual([{ sql: expect.any(String) as string, params: [[credentialId]] }]);
+    expect(touches.map((call) => call.params)).toEqual([[[credentialId]], [[credentialId]]]);
   });
 
   it('writes every credential due at once in one statement, and nothing when none is due', async () => {
@@ -580,9 +584,11 @@ describe(ClientAuthenticator.name, () => {
 
     it('still authenticates when the move to Vault fails', async () => {
       addCredential();
+      strategy.migrateTo = stored;
       strategy.afterVerifiedError = new Error('Vault write failed: sealed');
 
       expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+      expect(strategy.afterVerifiedCalls).toHaveLength(1);
       expect(database.migrations()).toEqual([]);
     });
 
