@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { isDatabaseUnavailable, PeriodicFlush, RequestContext } from '@agentidp/common';
+import { isDataRefusal, PeriodicFlush, RequestContext } from '@agentidp/common';
 import { DataSource } from 'typeorm';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditOutcome } from './audit-event.entity';
@@ -109,13 +109,13 @@ export class AuditService extends PeriodicFlush {
       try {
         await this.writeBatch(batch);
       } catch (error) {
-        if (isDatabaseUnavailable(error)) {
+        if (!isDataRefusal(error)) {
           this.logger.warn(
             `Audit write failed; ${this.queue.length} events kept for retry: ${(error as Error).message}`,
           );
           return;
         }
-        // The database is up but refused the batch: find the event it refuses, keep the rest.
+        // The database refused the data of some event: find it, keep the rest.
         try {
           await this.writeOneByOne(batch);
         } catch {
@@ -131,7 +131,7 @@ export class AuditService extends PeriodicFlush {
       try {
         await this.writeBatch([event]);
       } catch (error) {
-        if (isDatabaseUnavailable(error)) {
+        if (!isDataRefusal(error)) {
           this.queue.splice(0, batch.indexOf(event));
           this.logger.warn(
             `Audit write failed; ${this.queue.length} events kept for retry: ${(error as Error).message}`,

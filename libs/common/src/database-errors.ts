@@ -54,3 +54,18 @@ export function isUniqueViolation(error: unknown): boolean {
   const driver = candidate?.driverError as ErrorLike | undefined;
   return candidate?.code === '23505' || driver?.code === '23505';
 }
+
+/**
+ * True when PostgreSQL refused the data itself (SQLSTATE class 22, data exception, or 23,
+ * integrity constraint): sending the same rows again fails again. Anything else (timeouts,
+ * deadlocks, serialization failures, a read-only standby during failover, lost connections) may
+ * pass on a retry.
+ */
+export function isDataRefusal(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 3) return false;
+  const candidate = error as ErrorLike;
+  if (typeof candidate.code === 'string' && /^2[23][0-9A-Z]{3}$/.test(candidate.code)) return true;
+  return (
+    isDataRefusal(candidate.driverError, depth + 1) || isDataRefusal(candidate.cause, depth + 1)
+  );
+}
