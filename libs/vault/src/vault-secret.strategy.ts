@@ -120,9 +120,17 @@ export class VaultSecretStrategy extends SecretStrategy {
       current.agentId,
       current.credentialId,
     );
-    const version = await this.guard('write', current.credentialId, () =>
-      this.vault.kvWrite(path, { [SECRET_FIELD]: presented }, 0),
-    );
+    let version: number;
+    try {
+      version = await this.vault.kvWrite(path, { [SECRET_FIELD]: presented }, 0);
+    } catch (error) {
+      // Check-and-set refused: something (a rotation, another replica's move) is already there.
+      // Not a Vault failure: the credential stays on bcrypt and works.
+      if (error instanceof VaultError && error.kind === 'rejected') return null;
+      throw error instanceof VaultError
+        ? this.failure('write', current.credentialId, error)
+        : error;
+    }
     return { secretHash: null, vaultPath: path, vaultVersion: version };
   }
 
