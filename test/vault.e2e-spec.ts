@@ -1,3 +1,4 @@
+import { bootstrapCredentialId } from '@agentidp/credentials';
 import { createAgent, createCredential, requestToken } from './support/api';
 import { startTestApp, type TestApp } from './support/test-app';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
@@ -296,5 +297,31 @@ describe('Vault KV v2 secret storage', () => {
     });
     // Same secret, no client change.
     expect((await requestToken(t, credential.clientId, credential.clientSecret)).status).toBe(200);
+  });
+  it('restores a bootstrap admin secret that went missing from Vault at the next start', async () => {
+    await t.restart(vaultEnv());
+    admin = await t.adminToken();
+    // Rotating moves the bootstrap credential into Vault; the next start puts the pinned secret back.
+    const agentId = t.admin.clientId;
+    const credentialId = bootstrapCredentialId(agentId);
+    const rotated = await t.http
+      .post(`/api/v1/agents/${agentId}/credentials/${credentialId}/rotate`)
+      .set('authorization', `Bearer ${admin}`);
+    expect(rotated.status).toBe(200);
+    await t.restart(vaultEnv());
+    const key = `agentidp/agents/${agentId}/credentials/${credentialId}`;
+    expect(vault.readKv('secret', key)).toBeDefined();
+
+    // Gone behind the server's back, then a restart: not a failed boot, the secret is rewritten.
+    const root = vault.createToken({ policies: ['root'], ttlSeconds: 600, renewable: false });
+    const removed = await fetch(`${vault.url}/v1/secret/metadata/${key}`, {
+      method: 'DELETE',
+      headers: { 'x-vault-token': root },
+    });
+    expect(removed.status).toBe(204);
+    expect(vault.readKv('secret', key)).toBeUndefined();
+    await t.restart(vaultEnv());
+    expect(vault.readKv('secret', key)).toBeDefined();
+    expect((await requestToken(t, t.admin.clientId, t.admin.clientSecret)).status).toBe(200);
   });
 });

@@ -12,7 +12,12 @@ import {
   type CredentialResponse,
   type CredentialWithSecretResponse,
 } from './dto/credential.response';
-import { SecretStrategy, type SecretRef, type StoredSecret } from './secret-strategy';
+import {
+  SecretMissingError,
+  SecretStrategy,
+  type SecretRef,
+  type StoredSecret,
+} from './secret-strategy';
 
 /** Far below the integer column's limit, so rotations never overflow it. */
 const BOOTSTRAP_FIRST_VERSION_LIMIT = 2 ** 30;
@@ -94,9 +99,19 @@ export class CredentialsService {
       );
       return 'created';
     }
-    if (await this.secrets.verify(toSecretRef(existing), secret)) return 'unchanged';
+    if (await this.storedSecretIs(toSecretRef(existing), secret)) return 'unchanged';
     await this.replaceSecret(agentId, id, secret);
     return 'replaced';
+  }
+
+  /** True when the stored secret is `secret`; false when it differs or is gone from its store. */
+  private async storedSecretIs(ref: SecretRef, secret: string): Promise<boolean> {
+    try {
+      return await this.secrets.verify(ref, secret);
+    } catch (error) {
+      if (error instanceof SecretMissingError) return false;
+      throw error;
+    }
   }
 
   /** Creates a credential with a fresh secret for an agent (operator CLI, bootstrap). */
