@@ -77,7 +77,8 @@ export class AuditService extends PeriodicFlush {
       outcome: event.outcome,
       actorAgentId: event.actorAgentId ?? null,
       targetType: event.targetType ?? null,
-      targetId: targetId === null ? null : storable(targetId).slice(0, 64),
+      // Cut first, then made storable: a cut through a surrogate pair becomes U+FFFD, not a lone half.
+      targetId: targetId === null ? null : storable(targetId.slice(0, 64)),
       details: event.details ? (sanitize(event.details) as Record<string, unknown>) : {},
       occurredAt: new Date(),
       requestId: context?.requestId ?? null,

@@ -113,8 +113,10 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   async rotate(options: { compromised?: boolean } = {}): Promise<string> {
     const compromised = options.compromised === true;
     const kid = await this.createKey({ onlyIfNone: false, withdrawOthers: compromised });
-    this.refreshing = undefined;
-    await this.load();
+    // A re-read already running saw the rows before this rotation: let it finish, then read again,
+    // so it cannot put a withdrawn key back afterwards.
+    await this.refreshing?.catch(() => undefined);
+    await this.refresh();
     this.audit.record({
       type: AuditEventType.SigningKeyRotated,
       outcome: AuditOutcome.Success,
