@@ -13,11 +13,8 @@ export class AddAgentsTokenGeneration1700000000008 implements MigrationInterface
     await queryRunner.query(
       `ALTER TABLE agents ADD COLUMN token_generation integer NOT NULL DEFAULT 0`,
     );
-    // Tokens issued before this migration carry no generation (read as 0): those of an agent that
-    // was ever suspended end now rather than outlive the suspension.
-    await queryRunner.query(
-      `UPDATE agents SET token_generation = 1 WHERE tokens_revoked_before IS NOT NULL`,
-    );
+    // Tokens without a generation (issued before this, or by a replica not yet upgraded during a
+    // rolling deploy) keep being checked against tokens_revoked_before, which suspension still sets.
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

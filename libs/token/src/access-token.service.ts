@@ -11,13 +11,14 @@ import { SigningKeysService } from './signing-keys.service';
 interface StateRow {
   agent_status: string;
   token_generation: number;
+  tokens_revoked_before: Date | null;
   secret_version: number | null;
   revoked: boolean;
 }
 
 /** Is this token still good: agent active, credential unchanged, token not revoked. One query. */
 const STATE_SQL = `
-  SELECT a.status AS agent_status, a.token_generation, c.secret_version,
+  SELECT a.status AS agent_status, a.token_generation, a.tokens_revoked_before, c.secret_version,
          EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $3) AS revoked
     FROM agents a
     LEFT JOIN credentials c ON c.id = $2 AND c.agent_id = a.id
@@ -79,7 +80,15 @@ export class AccessTokenService extends BearerTokenVerifier {
     const state = rows[0];
     if (!state || state.agent_status !== 'active' || state.revoked) return null;
     if (state.secret_version === null || state.secret_version !== claims.sv) return null;
-    if ((claims.gen ?? 0) !== state.token_generation) return null;
+    if (claims.gen !== undefined) {
+      if (claims.gen !== state.token_generation) return null;
+    } else if (
+      // Issued before migration 008 or by a replica not yet upgraded: the clock rule they had.
+      state.tokens_revoked_before &&
+      claims.iat * 1000 <= state.tokens_revoked_before.getTime()
+    ) {
+      return null;
+    }
     return claims;
   }
 

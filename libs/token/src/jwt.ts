@@ -12,7 +12,7 @@ export interface AccessTokenClaims {
   /** The credential the token was obtained with, and that credential's secret version. */
   cid: string;
   sv: number;
-  /** The agent's token generation at issue; absent in tokens from before it existed (read as 0). */
+  /** The agent's token generation at issue; absent in tokens from before it existed (those keep the older `iat` rule). */
   gen?: number;
 }
 
