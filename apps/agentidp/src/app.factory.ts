@@ -77,18 +77,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.get(TokenEndpoint).attach(fastify);
   registerBodyParsers(fastify, config.http.bodyLimitBytes);
   const headers = securityHeaders();
+  // Headers set here stay on every answer, errors included; no per-response hook is needed.
   fastify.addHook('onRequest', (request, reply, done) => {
     RequestContext.enter({ requestId: String(request.id), clientIp: request.ip });
-    void reply.headers(headers);
+    void reply.headers(headers).header('x-request-id', request.id);
     try {
       assertContentType(request.method, request.url, request.headers);
       done();
     } catch (error) {
       done(error as Error);
     }
-  });
-  fastify.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
   });
   // Access log at debug level: the route pattern, never the raw URL or a body.
   const accessLog = new Logger('HTTP');
