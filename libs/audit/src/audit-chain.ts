@@ -15,14 +15,27 @@ export interface ChainedFields {
   details: Record<string, unknown>;
 }
 
-/** JSON with object keys sorted at every depth: PostgreSQL's jsonb does not keep key order. */
+/**
+ * JSON with object keys sorted at every depth: PostgreSQL's jsonb does not keep key order. Keys
+ * sort by UTF-16 code units, as `Array.prototype.sort` does; undefined members are left out.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let index = 0; index < value.length; index += 1) {
+      out += (index ? ',' : '') + canonicalJson(value[index]);
+    }
+    return `${out}]`;
+  }
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+    const object = value as Record<string, unknown>;
+    let out = '{';
+    for (const key of Object.keys(object).sort()) {
+      const item = object[key];
+      if (item === undefined) continue;
+      out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    }
+    return `${out}}`;
   }
   return JSON.stringify(value ?? null);
 }
@@ -31,15 +44,20 @@ export function canonicalJson(value: unknown): string {
  * The link: SHA-256 over the previous hash, a newline and the canonical JSON of the array
  * `[id, occurredAt (ISO 8601), type, outcome, actorAgentId, targetType, targetId, requestId,
  * clientIp, details]`. Written out field by field (the same bytes `canonicalJson` gives that array):
- * every event written and every row verified goes through here.
+ * every event written and every row verified goes through here. The writer passes the canonical
+ * details and the ISO time it also stores, so each is serialised once.
  */
-export function chainHash(prevHash: string, event: ChainedFields): string {
+export function chainHash(
+  prevHash: string,
+  event: ChainedFields,
+  detailsJson = canonicalJson(event.details),
+  occurredAt = event.occurredAt.toISOString(),
+): string {
   const content =
-    `[${JSON.stringify(event.id)},"${event.occurredAt.toISOString()}",${JSON.stringify(event.type)},` +
+    `[${JSON.stringify(event.id)},"${occurredAt}",${JSON.stringify(event.type)},` +
     `${JSON.stringify(event.outcome)},${JSON.stringify(event.actorAgentId)},` +
     `${JSON.stringify(event.targetType)},${JSON.stringify(event.targetId)},` +
-    `${JSON.stringify(event.requestId)},${JSON.stringify(event.clientIp)},` +
-    `${canonicalJson(event.details)}]`;
+    `${JSON.stringify(event.requestId)},${JSON.stringify(event.clientIp)},${detailsJson}]`;
   return createHash('sha256').update(`${prevHash}\n${content}`).digest('hex');
 }
 

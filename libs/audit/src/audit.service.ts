@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isDataRefusal, PeriodicFlush, RequestContext } from '@agentidp/common';
 import { DataSource } from 'typeorm';
-import { chainHash, GENESIS_HASH } from './audit-chain';
+import { canonicalJson, chainHash, GENESIS_HASH, type ChainedFields } from './audit-chain';
 import { AuditOutcome } from './audit-event.entity';
 import type { AuditEventType } from './audit-event-type.enum';
 
@@ -16,7 +16,8 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
-interface Pending {
+/** A queued event: the chained fields, its id assigned when a batch is written. */
+interface Pending extends ChainedFields {
   type: AuditEventType;
   outcome: AuditOutcome;
   actorAgentId: string | null;
@@ -73,6 +74,7 @@ export class AuditService extends PeriodicFlush {
     const context = RequestContext.current();
     const targetId = event.targetId ?? null;
     this.queue.push({
+      id: '',
       type: event.type,
       outcome: event.outcome,
       actorAgentId: event.actorAgentId ?? null,
@@ -148,8 +150,8 @@ export class AuditService extends PeriodicFlush {
 
   /**
    * One transaction: the chain's tail under an advisory lock, then every row in one statement
-   * with the columns as arrays. Column by column, with no per-row objects beyond the hash input:
-   * at high token rates this runs for every grant. The hashes are computed in slices with the
+   * with the columns as arrays. Column by column, with no per-row objects, each field serialised
+   * once for both the hash and the row: at high token rates this runs for every grant. The hashes are computed in slices with the
    * event loop free in between, so a large batch never holds requests up for more than a slice.
    */
   private async writeBatch(batch: Pending[]): Promise<void> {
@@ -168,29 +170,20 @@ export class AuditService extends PeriodicFlush {
       for (let index = 0; index < count; index += 1) {
         if (index > 0 && index % HASH_SLICE === 0) await yieldToEventLoop();
         const event = batch[index];
-        const row = {
-          id: String(firstId + index),
-          occurredAt: event.occurredAt,
-          type: event.type,
-          outcome: event.outcome,
-          actorAgentId: event.actorAgentId,
-          targetType: event.targetType,
-          targetId: event.targetId,
-          requestId: event.requestId,
-          clientIp: event.clientIp,
-          details: event.details,
-        };
-        const hash = chainHash(prevHash, row);
-        columns[0][index] = row.id;
-        columns[1][index] = row.occurredAt.toISOString();
-        columns[2][index] = row.type;
-        columns[3][index] = row.outcome;
-        columns[4][index] = row.actorAgentId;
-        columns[5][index] = row.targetType;
-        columns[6][index] = row.targetId;
-        columns[7][index] = row.requestId;
-        columns[8][index] = row.clientIp;
-        columns[9][index] = JSON.stringify(row.details);
+        event.id = String(firstId + index);
+        const occurredAt = event.occurredAt.toISOString();
+        const details = canonicalJson(event.details);
+        const hash = chainHash(prevHash, event, details, occurredAt);
+        columns[0][index] = event.id;
+        columns[1][index] = occurredAt;
+        columns[2][index] = event.type;
+        columns[3][index] = event.outcome;
+        columns[4][index] = event.actorAgentId;
+        columns[5][index] = event.targetType;
+        columns[6][index] = event.targetId;
+        columns[7][index] = event.requestId;
+        columns[8][index] = event.clientIp;
+        columns[9][index] = details;
         columns[10][index] = prevHash;
         columns[11][index] = hash;
         prevHash = hash;
@@ -208,13 +201,28 @@ function storable(value: string): string {
   return value.toWellFormed().replaceAll('\u0000', '\uFFFD');
 }
 
+/** Details made storable; the common case (flat, already storable) is returned as it is. */
 function sanitize(value: unknown): unknown {
   if (typeof value === 'string') return storable(value);
   if (Array.isArray(value)) return value.map(sanitize);
   if (value && typeof value === 'object') {
+    if (isFlatAndStorable(value as Record<string, unknown>)) return value;
     return Object.fromEntries(
       Object.entries(value).map(([key, item]) => [storable(key), sanitize(item)]),
     );
   }
   return value;
+}
+
+function isFlatAndStorable(object: Record<string, unknown>): boolean {
+  if (Object.getPrototypeOf(object) !== Object.prototype) return false;
+  for (const key of Object.keys(object)) {
+    const item = object[key];
+    if (storable(key) !== key) return false;
+    if (
+      typeof item === 'string' ? storable(item) !== item : item !== null && typeof item === 'object'
+    )
+      return false;
+  }
+  return true;
 }
