@@ -1,7 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { AppConfig } from '@agentidp/config';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -120,11 +120,8 @@ function serveSwaggerUi(fastify: FastifyInstance): void {
   // relative links must resolve under `/api/docs/` from both.
   fastify.get(DOCS_PATH, async (request, reply) => {
     const base = request.url.split('?')[0].endsWith('/') ? './' : './docs/';
-    return reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .send(
-        `<!DOCTYPE html>
+    return uiReply(reply, 'text/html; charset=utf-8', 'no-cache').send(
+      `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -140,13 +137,10 @@ function serveSwaggerUi(fastify: FastifyInstance): void {
 </body>
 </html>
 `,
-      );
+    );
   });
   fastify.get(`${DOCS_PATH}/swagger-ui-init.js`, async (_request, reply) =>
-    reply
-      .type('application/javascript; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .send(INIT_SCRIPT),
+    uiReply(reply, 'application/javascript; charset=utf-8', 'no-cache').send(INIT_SCRIPT),
   );
   for (const [file, type] of Object.entries(UI_ASSETS)) {
     fastify.get(`${DOCS_PATH}/${file}`, async (_request, reply) => {
@@ -155,22 +149,20 @@ function serveSwaggerUi(fastify: FastifyInstance): void {
         content = readFileSync(join(assetsDir, file));
         cache.set(file, content);
       }
-      return reply.type(type).header('cache-control', 'public, max-age=3600').send(content);
+      return uiReply(reply, type, 'public, max-age=3600').send(content);
     });
   }
+}
 
-  // Only the UI's own routes; the JSON document and unknown paths keep the API's policy.
-  const uiRoutes = new Set([
-    DOCS_PATH,
-    `${DOCS_PATH}/swagger-ui-init.js`,
-    ...Object.keys(UI_ASSETS).map((file) => `${DOCS_PATH}/${file}`),
-  ]);
-  fastify.addHook('onSend', async (request, reply) => {
-    const route = request.routeOptions.url;
-    if (route !== undefined && uiRoutes.has(route)) {
-      reply.header('content-security-policy', DOCS_CSP);
-    }
-  });
+/**
+ * The UI's own answers: their type, caching and the UI's CSP in place of the API's (set for every
+ * request in `onRequest`). The JSON document and unknown paths keep the API's policy.
+ */
+function uiReply(reply: FastifyReply, type: string, cacheControl: string): FastifyReply {
+  return reply
+    .type(type)
+    .header('cache-control', cacheControl)
+    .header('content-security-policy', DOCS_CSP);
 }
 
 /** `swagger-ui-dist`, resolved from `@nestjs/swagger`, whose dependency it is. */
