@@ -616,6 +616,21 @@ describe('Management API', () => {
       expect((active.body as Agent).status).toBe('active');
     });
 
+    it('never lets a concurrent PATCH of other fields undo a suspension or drop a change', async () => {
+      for (let round = 0; round < 10; round += 1) {
+        const agent = await createAgent(t, admin);
+        const [renamed, suspended] = await Promise.all([
+          as(admin).patch(`/api/v1/agents/${agent.id}`).send({ name: `renamed ${round}` }),
+          as(admin).patch(`/api/v1/agents/${agent.id}`).send({ status: 'suspended' }),
+        ]);
+        expect([renamed.status, suspended.status]).toEqual([200, 200]);
+        expect(await getAgent(agent.id)).toMatchObject({
+          name: `renamed ${round}`,
+          status: 'suspended',
+        });
+      }
+    });
+
     it('DELETE removes the agent with its credentials, then answers 404 AGENT_NOT_FOUND', async () => {
       const agent = await createAgent(t, admin);
       const credential = await createCredential(t, admin, agent.id);

@@ -72,32 +72,39 @@ export class AgentsService {
     return toAgentResponse(await this.load(id));
   }
 
+  /**
+   * Writes only the fields given, under a row lock: a concurrent PATCH of other fields cannot write
+   * back a status (or anything else) it read before this one committed.
+   */
   async update(id: string, dto: UpdateAgentDto): Promise<AgentResponse> {
-    const agent = await this.load(id);
-    const previousStatus = agent.status;
-    if (dto.name !== undefined) agent.name = dto.name.trim();
-    if (dto.description !== undefined) agent.description = dto.description;
-    if (dto.owner !== undefined) agent.owner = dto.owner;
-    if (dto.allowedScopes !== undefined) agent.allowedScopes = unique(dto.allowedScopes);
-    if (dto.metadata !== undefined) agent.metadata = dto.metadata;
-    if (dto.status !== undefined) agent.status = dto.status;
-    agent.updatedAt = new Date();
-    // Suspension also ends every token issued so far, on every replica, on the next check: the
-    // generation moves on (in SQL, so concurrent suspensions on two replicas both count).
-    const suspending =
-      dto.status === AgentStatus.Suspended && previousStatus !== AgentStatus.Suspended;
-    if (suspending) agent.tokensRevokedBefore = agent.updatedAt;
-    await this.agents.update({ id }, {
-      name: agent.name,
-      description: agent.description,
-      owner: agent.owner,
-      allowedScopes: agent.allowedScopes,
-      metadata: agent.metadata,
-      status: agent.status,
-      tokensRevokedBefore: agent.tokensRevokedBefore,
-      ...(suspending ? { tokenGeneration: () => 'token_generation + 1' } : {}),
-      updatedAt: agent.updatedAt,
-    } as QueryDeepPartialEntity<Agent>);
+    const { agent, previousStatus } = await this.agents.manager.transaction(async (manager) => {
+      const repository = manager.getRepository(Agent);
+      const agent = await repository.findOne({
+        where: { id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!agent) throw new DomainException(ErrorCode.AGENT_NOT_FOUND, 'Agent not found');
+      const previousStatus = agent.status;
+      const updatedAt = new Date();
+      const changes: Partial<Record<keyof Agent, unknown>> = { updatedAt };
+      if (dto.name !== undefined) changes.name = agent.name = dto.name.trim();
+      if (dto.description !== undefined) changes.description = agent.description = dto.description;
+      if (dto.owner !== undefined) changes.owner = agent.owner = dto.owner;
+      if (dto.allowedScopes !== undefined) {
+        changes.allowedScopes = agent.allowedScopes = unique(dto.allowedScopes);
+      }
+      if (dto.metadata !== undefined) changes.metadata = agent.metadata = dto.metadata;
+      if (dto.status !== undefined) changes.status = agent.status = dto.status;
+      agent.updatedAt = updatedAt;
+      // Suspension also ends every token issued so far, on every replica, on the next check: the
+      // generation moves on (in SQL, from the locked row).
+      if (dto.status === AgentStatus.Suspended && previousStatus !== AgentStatus.Suspended) {
+        changes.tokensRevokedBefore = agent.tokensRevokedBefore = updatedAt;
+        changes.tokenGeneration = () => 'token_generation + 1';
+      }
+      await repository.update({ id }, changes as QueryDeepPartialEntity<Agent>);
+      return { agent, previousStatus };
+    });
     this.audit.record({
       type:
         previousStatus === agent.status
