@@ -41,23 +41,33 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The link: SHA-256 over the previous hash, a newline and the canonical JSON of the array
- * `[id, occurredAt (ISO 8601), type, outcome, actorAgentId, targetType, targetId, requestId,
- * clientIp, details]`. Written out field by field (the same bytes `canonicalJson` gives that array):
- * every event written and every row verified goes through here. The writer passes the canonical
- * details and the ISO time it also stores, so each is serialised once.
+ * The link: SHA-256 over the previous hash, a newline and {@link chainContent}. Every event written
+ * and every row verified goes through here.
  */
-export function chainHash(
-  prevHash: string,
+export function chainHash(prevHash: string, event: ChainedFields): string {
+  return linkHash(prevHash, chainContent(event));
+}
+
+/**
+ * The canonical JSON of the array `[id, occurredAt (ISO 8601), type, outcome, actorAgentId,
+ * targetType, targetId, requestId, clientIp, details]`, written out field by field (the same bytes
+ * `canonicalJson` gives that array). The writer passes the canonical details and the ISO time it
+ * already has, and stores this same text, so each event is serialised once.
+ */
+export function chainContent(
   event: ChainedFields,
   detailsJson = canonicalJson(event.details),
   occurredAt = event.occurredAt.toISOString(),
 ): string {
-  const content =
+  return (
     `[${JSON.stringify(event.id)},"${occurredAt}",${JSON.stringify(event.type)},` +
     `${JSON.stringify(event.outcome)},${JSON.stringify(event.actorAgentId)},` +
     `${JSON.stringify(event.targetType)},${JSON.stringify(event.targetId)},` +
-    `${JSON.stringify(event.requestId)},${JSON.stringify(event.clientIp)},${detailsJson}]`;
+    `${JSON.stringify(event.requestId)},${JSON.stringify(event.clientIp)},${detailsJson}]`
+  );
+}
+
+export function linkHash(prevHash: string, content: string): string {
   return createHash('sha256').update(`${prevHash}\n${content}`).digest('hex');
 }
 

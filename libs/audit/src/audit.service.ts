@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isDataRefusal, PeriodicFlush, RequestContext } from '@agentidp/common';
 import { DataSource } from 'typeorm';
-import { canonicalJson, chainHash, GENESIS_HASH, type ChainedFields } from './audit-chain';
+import { chainContent, GENESIS_HASH, linkHash, type ChainedFields } from './audit-chain';
 import { AuditOutcome } from './audit-event.entity';
 import type { AuditEventType } from './audit-event-type.enum';
 
@@ -32,12 +32,17 @@ interface Pending extends ChainedFields {
 const FLUSH_INTERVAL_MS = 100;
 const MAX_BATCH = 500;
 const MAX_QUEUE = 100_000;
+/**
+ * One statement per batch, its rows one JSON parameter: each element is `[content, prevHash, hash]`
+ * where content is the chain's canonical array (see `chainContent`), so the text hashed is the text
+ * stored, and no column is serialised twice.
+ */
 const INSERT_BATCH_SQL = `
   INSERT INTO audit_events (id, occurred_at, type, outcome, actor_agent_id, target_type, target_id,
                             request_id, client_ip, details, prev_hash, hash)
-  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::varchar[], $4::varchar[], $5::uuid[],
-                       $6::varchar[], $7::varchar[], $8::varchar[], $9::varchar[], $10::jsonb[],
-                       $11::char(64)[], $12::char(64)[])`;
+  SELECT (r->>0)::bigint, (r->>1)::timestamptz, r->>2, r->>3, (r->>4)::uuid, r->>5, r->>6, r->>7,
+         r->>8, r->9, e->>1, e->>2
+    FROM jsonb_array_elements($1::jsonb) AS e, LATERAL (SELECT e->0 AS r) AS row`;
 
 /** Events hashed between two yields to the event loop while a batch is built. */
 const HASH_SLICE = 64;
@@ -149,9 +154,9 @@ export class AuditService extends PeriodicFlush {
   }
 
   /**
-   * One transaction: the chain's tail under an advisory lock, then every row in one statement
-   * with the columns as arrays. Column by column, with no per-row objects, each field serialised
-   * once for both the hash and the row: at high token rates this runs for every grant. The hashes are computed in slices with the
+   * One transaction: the chain's tail under an advisory lock, then every row in one statement.
+   * Each event is serialised once, for both its hash and its row: at high token rates this runs
+   * for every grant. The hashes are computed in slices with the
    * event loop free in between, so a large batch never holds requests up for more than a slice.
    */
   private async writeBatch(batch: Pending[]): Promise<void> {
@@ -165,30 +170,17 @@ export class AuditService extends PeriodicFlush {
       if (!Number.isSafeInteger(firstId + batch.length)) {
         throw new Error('audit_events ids have outgrown JavaScript integers');
       }
-      const count = batch.length;
-      const columns = Array.from({ length: 12 }, () => new Array<unknown>(count));
-      for (let index = 0; index < count; index += 1) {
+      const rows = new Array<string>(batch.length);
+      for (let index = 0; index < batch.length; index += 1) {
         if (index > 0 && index % HASH_SLICE === 0) await yieldToEventLoop();
         const event = batch[index];
         event.id = String(firstId + index);
-        const occurredAt = event.occurredAt.toISOString();
-        const details = canonicalJson(event.details);
-        const hash = chainHash(prevHash, event, details, occurredAt);
-        columns[0][index] = event.id;
-        columns[1][index] = occurredAt;
-        columns[2][index] = event.type;
-        columns[3][index] = event.outcome;
-        columns[4][index] = event.actorAgentId;
-        columns[5][index] = event.targetType;
-        columns[6][index] = event.targetId;
-        columns[7][index] = event.requestId;
-        columns[8][index] = event.clientIp;
-        columns[9][index] = details;
-        columns[10][index] = prevHash;
-        columns[11][index] = hash;
+        const content = chainContent(event);
+        const hash = linkHash(prevHash, content);
+        rows[index] = `[${content},"${prevHash}","${hash}"]`;
         prevHash = hash;
       }
-      await manager.query(INSERT_BATCH_SQL, columns);
+      await manager.query(INSERT_BATCH_SQL, [`[${rows.join(',')}]`]);
     });
   }
 }
