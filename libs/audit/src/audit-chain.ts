@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -68,7 +68,7 @@ export function chainContent(
 }
 
 export function linkHash(prevHash: string, content: string): string {
-  return createHash('sha256').update(`${prevHash}\n${content}`).digest('hex');
+  return hash('sha256', `${prevHash}\n${content}`, 'hex');
 }
 
 /** A stored event with its link. */

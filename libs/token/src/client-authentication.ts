@@ -76,8 +76,15 @@ export function readParams(body: unknown): Record<string, string> {
   if (typeof body !== 'object' || Array.isArray(body)) {
     throw new OAuthException('invalid_request', 'The request body must be form-encoded parameters');
   }
-  const params: Record<string, string> = {};
-  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+  // A form body is already a prototype-less object of its own (see registerBodyParsers): checked
+  // in place. A JSON object is copied, so no inherited name can pass for a parameter.
+  const source = body as Record<string, unknown>;
+  const params = (Object.getPrototypeOf(source) === null ? source : Object.create(null)) as Record<
+    string,
+    string
+  >;
+  for (const key of Object.keys(source)) {
+    const value = source[key];
     if (Array.isArray(value)) {
       throw new OAuthException('invalid_request', `The parameter ${safeName(key)} is repeated`);
     }

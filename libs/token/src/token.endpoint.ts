@@ -45,16 +45,25 @@ export class TokenEndpoint {
     }
   }
 
-  /** Fastify's handler for the route: rate limit, grant, 200, or the filter's error answer. */
-  readonly serve = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  /**
+   * Fastify's handler for the route: rate limit, grant, 200, or the filter's error answer. Callback
+   * style (it returns nothing and sends later): an async handler's promise would make Fastify wait
+   * on the reply as a thenable, with stream listeners on every response.
+   */
+  readonly serve = (request: FastifyRequest, reply: FastifyReply): void => {
+    // Should the error filter itself fail, Fastify's own error handling answers.
+    this.answer(request, reply).catch((error: unknown) => void reply.send(error));
+  };
+
+  private async answer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
       await this.rateLimiter.check(request);
       const response = await this.grant(request.headers.authorization, request.body, reply);
-      await reply.code(200).send(response);
+      void reply.code(200).send(response);
     } catch (error) {
       this.errors.respond(error, request, reply);
     }
-  };
+  }
 
   /** Call before the application initialises (its routes are registered then). */
   attach(fastify: FastifyInstance): void {
