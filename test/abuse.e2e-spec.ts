@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createAgent, createCredential, requestToken } from './support/api';
 import { COUNTER_STORES } from './support/counter-stores';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -51,6 +52,17 @@ describe.each(COUNTER_STORES)('abuse resistance with counters in %s', (_name, en
     const { AuditService } = await import('@agentidp/audit');
     await t.app.get(AuditService).flush();
     expect((await auditTypes(t, admin, 'client.locked_out')).length).toBeGreaterThan(0);
+  });
+
+  it('locks out a client id that names no credential like a known one', async () => {
+    if (!t) return;
+    const unknownId = randomUUID();
+    for (let i = 0; i < 3; i += 1) {
+      expect((await requestToken(t, unknownId, 'aidp_wrong')).status).toBe(401);
+    }
+    const locked = await requestToken(t, unknownId, 'aidp_wrong');
+    expect(locked.status).toBe(429);
+    expect(locked.body).toMatchObject({ error: 'invalid_client', code: 'CLIENT_LOCKED_OUT' });
   });
 
   it('forgets earlier failures after a success', async () => {

@@ -51,14 +51,17 @@ const LOOKUP_SQL = `
     JOIN agents a ON a.id = c.agent_id
    WHERE c.id = $1`;
 
+/**
+ * The same, with the client's lockout counter, in one row whether or not the credential exists: an
+ * unknown client is locked out like a known one without a second query.
+ */
 const LOOKUP_WITH_LOCKOUT_SQL = `
   SELECT c.id, c.agent_id, c.secret_hash, c.secret_version, c.vault_path, c.vault_version,
          c.expires_at, a.status AS agent_status, a.token_generation, a.allowed_scopes,
          l.count AS failures, CEIL(EXTRACT(EPOCH FROM (l.window_ends_at - now())))::int AS lock_retry
-    FROM credentials c
-    JOIN agents a ON a.id = c.agent_id
-    LEFT JOIN abuse_counters l ON l.key = $2 AND l.window_ends_at > now()
-   WHERE c.id = $1`;
+    FROM (VALUES (1)) AS one (x)
+    LEFT JOIN (credentials c JOIN agents a ON a.id = c.agent_id) ON c.id = $1
+    LEFT JOIN abuse_counters l ON l.key = $2 AND l.window_ends_at > now()`;
 
 const LAST_USED_INTERVAL_MS = 60_000;
 const LAST_USED_FLUSH_MS = 1_000;
@@ -158,17 +161,19 @@ export class ClientAuthenticator extends PeriodicFlush {
     credentialId: string,
     agentId: string,
   ): Promise<[AuthRow[], { lockedForSeconds: number; failures: number }]> {
-    const rows = await preparedQuery<
-      AuthRow & { failures: number | null; lock_retry: number | null }
+    const [row] = await preparedQuery<
+      (AuthRow | { [column in keyof AuthRow]: null }) & {
+        failures: number | null;
+        lock_retry: number | null;
+      }
     >(this.dataSource, 'agentidp_auth_lookup_lockout', LOOKUP_WITH_LOCKOUT_SQL, [
       credentialId,
       lockoutKey(agentId),
     ]);
-    // No credential row: read the counter on its own, so an unknown client locks out like a known one.
-    const lockout = rows[0]
-      ? this.lockout.interpret(rows[0].failures, rows[0].lock_retry)
-      : await this.lockout.status(agentId);
-    return [rows, lockout];
+    return [
+      row.id === null ? [] : [row],
+      this.lockout.interpret(row.failures, row.lock_retry),
+    ];
   }
 
   private async rowChanged(seen: AuthRow): Promise<boolean> {
