@@ -11,7 +11,6 @@ import {
   type AuthRow,
 } from './client-authenticator';
 import { bootstrapCredentialId, generateClientSecret } from './client-secret';
-import { DomainException, ErrorCode } from '@agentidp/common';
 import {
   SecretMissingError,
   SecretStrategy,
@@ -89,6 +88,13 @@ class FakeSecretStrategy extends SecretStrategy {
     if (this.gate) await this.gate;
     if (this.verifyError) throw this.verifyError;
     return this.current.get(ref.credentialId) === presented;
+  }
+
+  readonly lostCalls: SecretRef[] = [];
+
+  override lost(ref: SecretRef): Error {
+    this.lostCalls.push(ref);
+    return new Error(`lost ${ref.credentialId}`);
   }
 
   override async afterVerified(ref: SecretRef): Promise<StoredSecret | null> {
@@ -451,24 +457,18 @@ describe(ClientAuthenticator.name, () => {
       expect(strategy.verifyCalls.map((call) => call.ref.vaultVersion)).toEqual([1, 2]);
     });
 
-    it('fails with VAULT_READ_ERROR and an audit record when the row has not changed', async () => {
+    it('fails with what the strategy reports for a lost secret when the row has not changed', async () => {
       addCredential({ vault_path: 'secret/data/x', vault_version: 1 });
       strategy.verifyError = new SecretMissingError(credentialId);
 
       const attempt = authenticator.authenticate(agentId, secret);
 
-      await expect(attempt).rejects.toBeInstanceOf(DomainException);
-      await expect(attempt).rejects.toMatchObject({ code: ErrorCode.VAULT_READ_ERROR });
+      await expect(attempt).rejects.toThrow(`lost ${credentialId}`);
       expect(strategy.verifyCalls).toHaveLength(1);
-      expect(audit.records).toEqual([
-        {
-          type: AuditEventType.VaultError,
-          outcome: AuditOutcome.Failure,
-          targetType: 'credential',
-          targetId: credentialId,
-          details: { operation: 'read', kind: 'not_found', status: null },
-        },
+      expect(strategy.lostCalls).toEqual([
+        expect.objectContaining({ credentialId, vaultPath: 'secret/data/x', vaultVersion: 1 }),
       ]);
+      expect(lockout.failureCalls).toEqual([]);
     });
   });
 

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService, lockoutKey } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DomainException, ErrorCode, isUuid, PeriodicFlush, preparedQuery } from '@agentidp/common';
+import { isUuid, PeriodicFlush, preparedQuery } from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
 import { DataSource } from 'typeorm';
 import { bootstrapCredentialId, credentialIdFromSecret } from './client-secret';
@@ -135,7 +135,7 @@ export class ClientAuthenticator extends PeriodicFlush {
         if (!(error instanceof SecretMissingError)) throw error;
         // The row changed under the request (deleted or rotated): answer for what is there now.
         if (first && (await this.rowChanged(row))) return this.attempt(clientId, secret, false);
-        throw this.missingSecret(row);
+        throw this.secrets.lost(toRef(row));
       }
       if (!verified) return this.fail(agentId, 'wrong_secret');
       this.cache.remember(binding, secret);
@@ -170,10 +170,7 @@ export class ClientAuthenticator extends PeriodicFlush {
       credentialId,
       lockoutKey(agentId),
     ]);
-    return [
-      row.id === null ? [] : [row],
-      this.lockout.interpret(row.failures, row.lock_retry),
-    ];
+    return [row.id === null ? [] : [row], this.lockout.interpret(row.failures, row.lock_retry)];
   }
 
   private async rowChanged(seen: AuthRow): Promise<boolean> {
@@ -185,22 +182,6 @@ export class ClientAuthenticator extends PeriodicFlush {
     );
     return (
       !now || now.secret_version !== seen.secret_version || now.vault_version !== seen.vault_version
-    );
-  }
-
-  /** The row still points at a secret the store does not hold: a broken store, not a bad client. */
-  private missingSecret(row: AuthRow): DomainException {
-    this.logger.warn(`The stored secret of credential ${row.id} is missing`);
-    this.audit.record({
-      type: AuditEventType.VaultError,
-      outcome: AuditOutcome.Failure,
-      targetType: 'credential',
-      targetId: row.id,
-      details: { operation: 'read', kind: 'not_found', status: null },
-    });
-    return new DomainException(
-      ErrorCode.VAULT_READ_ERROR,
-      'The secret store (Vault) could not be read',
     );
   }
 

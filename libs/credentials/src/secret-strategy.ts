@@ -60,6 +60,14 @@ export abstract class SecretStrategy {
   ): Promise<void>;
 
   /**
+   * The error for a {@link SecretMissingError} that no concurrent change explains: the row still
+   * points at a secret the store lost. The strategy reports it (log, audit) in its own terms.
+   */
+  lost(current: SecretRef): Error {
+    return new SecretMissingError(current.credentialId);
+  }
+
+  /**
    * Called after a successful verification; the Vault strategy uses it to move a bcrypt-backed
    * credential into Vault with the secret just presented. Returns the new storage, or null.
    */

@@ -343,6 +343,21 @@ describe(VaultSecretStrategy.name, () => {
         expect(audit.records).toEqual([]);
       });
 
+      it('reports a lost secret as VAULT_READ_ERROR with an audit record', () => {
+        const error = strategyWith().lost(vaultRef({ vaultVersion: 2 }));
+        expect(error).toBeInstanceOf(DomainException);
+        expect(error).toMatchObject({ code: ErrorCode.VAULT_READ_ERROR });
+        expect(audit.records).toEqual([
+          {
+            type: AuditEventType.VaultError,
+            outcome: AuditOutcome.Failure,
+            targetType: 'credential',
+            targetId: CREDENTIAL_ID,
+            details: { operation: 'read', kind: 'not_found', status: null },
+          },
+        ]);
+      });
+
       it('reports a version holding no clientSecret as a missing secret', async () => {
         await vault.kvWrite(PATH, { somethingElse: SECRET });
         await expect(

@@ -134,6 +134,11 @@ export class VaultSecretStrategy extends SecretStrategy {
     return { secretHash: null, vaultPath: path, vaultVersion: version };
   }
 
+  /** The version the row records is gone from Vault, and no rotation or deletion explains it. */
+  override lost(current: SecretRef): DomainException {
+    return this.failure('read', current.credentialId, new VaultError('not_found', 'read'));
+  }
+
   private async guard<T>(
     operation: 'read' | 'write',
     credentialId: string,
