@@ -620,7 +620,9 @@ describe('Management API', () => {
       for (let round = 0; round < 10; round += 1) {
         const agent = await createAgent(t, admin);
         const [renamed, suspended] = await Promise.all([
-          as(admin).patch(`/api/v1/agents/${agent.id}`).send({ name: `renamed ${round}` }),
+          as(admin)
+            .patch(`/api/v1/agents/${agent.id}`)
+            .send({ name: `renamed ${round}` }),
           as(admin).patch(`/api/v1/agents/${agent.id}`).send({ status: 'suspended' }),
         ]);
         expect([renamed.status, suspended.status]).toEqual([200, 200]);
