@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Metrics } from '@agentidp/metrics';
+import { Agent, request } from 'undici';
 import { VaultError } from './vault.errors';
 import { VAULT_MODULE_OPTIONS, type VaultModuleOptions } from './vault.options';
 
@@ -29,12 +30,16 @@ export interface VaultHealth {
 }
 
 /**
- * The one class that speaks Vault's HTTP API, on `fetch` with a timeout on every call. Chosen over
- * node-vault because that has no KV v2 helpers and no default timeout, and swaps its own token on
- * `renew-self`; this stays small enough to read in one go.
+ * The one class that speaks Vault's HTTP API, on undici's `request` (the HTTP client behind Node's
+ * `fetch`, without the WHATWG objects: about a third of fetch's CPU per call) over a keep-alive
+ * pool, with a timeout on every call. Chosen over node-vault because that has no KV v2 helpers and
+ * no default timeout, and swaps its own token on `renew-self`; this stays small enough to read in
+ * one go. Redirects are never followed: a 3xx is an error like any unexpected status.
  */
 @Injectable()
-export class VaultClient {
+export class VaultClient implements OnApplicationShutdown {
+  private readonly dispatcher = new Agent();
+
   constructor(
     @Inject(VAULT_MODULE_OPTIONS) private readonly options: VaultModuleOptions,
     private readonly metrics: Metrics,
@@ -42,6 +47,11 @@ export class VaultClient {
 
   get mount(): string {
     return this.options.mount;
+  }
+
+  /** After the HTTP server has drained: requests still in flight may need Vault until then. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.dispatcher.close();
   }
 
   /** `POST {mount}/data/{key}`; returns the new version. `cas` 0 writes only a new key. */
@@ -152,14 +162,14 @@ export class VaultClient {
     };
     if (this.options.namespace) headers['x-vault-namespace'] = this.options.namespace;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    let response: Awaited<ReturnType<typeof request>>;
     try {
-      response = await fetch(`${this.options.addr}/v1/${path}`, {
+      response = await request(`${this.options.addr}/v1/${path}`, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.options.timeoutMs),
-        redirect: 'error',
+        dispatcher: this.dispatcher,
       });
     } catch (error) {
       const name = (error as Error).name;
@@ -170,7 +180,7 @@ export class VaultClient {
     }
     let parsed: T | undefined;
     try {
-      const text = await response.text();
+      const text = await response.body.text();
       parsed = text ? (JSON.parse(text) as T) : undefined;
     } catch (error) {
       if ((error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
@@ -179,10 +189,10 @@ export class VaultClient {
       parsed = undefined;
     }
     // 200 and 204 are both success; DELETE of a missing key is a 204 too.
-    if (options.acceptAnyStatus || response.status === 200 || response.status === 204) {
-      return { status: response.status, body: parsed };
+    if (options.acceptAnyStatus || response.statusCode === 200 || response.statusCode === 204) {
+      return { status: response.statusCode, body: parsed };
     }
-    throw new VaultError(kindOf(response.status), operation, response.status);
+    throw new VaultError(kindOf(response.statusCode), operation, response.statusCode);
   }
 }
 
