@@ -197,6 +197,9 @@ export class VaultClient implements OnApplicationShutdown {
 }
 
 function kindOf(status: number): VaultError['kind'] {
+  // Not followed (the token would go wherever Location says): not Vault's answer, as fetch's
+  // `redirect: 'error'` had it. Never `rejected`, which a check-and-set reads as a lost race.
+  if (status >= 300 && status < 400) return 'unreachable';
   switch (status) {
     case 403:
       return 'denied';
