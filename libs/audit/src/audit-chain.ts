@@ -51,19 +51,16 @@ export function chainHash(prevHash: string, event: ChainedFields): string {
 /**
  * The canonical JSON of the array `[id, occurredAt (ISO 8601), type, outcome, actorAgentId,
  * targetType, targetId, requestId, clientIp, details]`, written out field by field (the same bytes
- * `canonicalJson` gives that array). The writer passes the canonical details and the ISO time it
- * already has, and stores this same text, so each event is serialised once.
+ * `canonicalJson` gives that array). The writer stores this same text, so each event is serialised
+ * once.
  */
-export function chainContent(
-  event: ChainedFields,
-  detailsJson = canonicalJson(event.details),
-  occurredAt = event.occurredAt.toISOString(),
-): string {
+export function chainContent(event: ChainedFields): string {
   return (
-    `[${JSON.stringify(event.id)},"${occurredAt}",${JSON.stringify(event.type)},` +
+    `[${JSON.stringify(event.id)},"${event.occurredAt.toISOString()}",${JSON.stringify(event.type)},` +
     `${JSON.stringify(event.outcome)},${JSON.stringify(event.actorAgentId)},` +
     `${JSON.stringify(event.targetType)},${JSON.stringify(event.targetId)},` +
-    `${JSON.stringify(event.requestId)},${JSON.stringify(event.clientIp)},${detailsJson}]`
+    `${JSON.stringify(event.requestId)},${JSON.stringify(event.clientIp)},` +
+    `${canonicalJson(event.details)}]`
   );
 }
 

@@ -156,8 +156,8 @@ export class AuditService extends PeriodicFlush {
   /**
    * One transaction: the chain's tail under an advisory lock, then every row in one statement.
    * Each event is serialised once, for both its hash and its row: at high token rates this runs
-   * for every grant. The hashes are computed in slices with the
-   * event loop free in between, so a large batch never holds requests up for more than a slice.
+   * for every grant. The hashes are computed in slices with the event loop free in between, so a
+   * large batch never holds requests up for more than a slice.
    */
   private async writeBatch(batch: Pending[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {

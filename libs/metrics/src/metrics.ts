@@ -31,7 +31,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** httpDuration's series by `method route status`: a child skips prom-client's label hashing. */
+  /** httpDuration's children by `method route status`, made once (no labels object per response). */
   private readonly httpSeries = new Map<string, { observe(value: number): void }>();
 
   readonly secretVerification = new Histogram({
