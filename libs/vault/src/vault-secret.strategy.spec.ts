@@ -105,6 +105,21 @@ function vaultRef(overrides: Partial<SecretRef> = {}): SecretRef {
 const bcryptRef = (): SecretRef =>
   vaultRef({ secretHash: '$2b$04$placeholder', vaultPath: null, vaultVersion: null });
 
+/** The audit record a Vault failure on the spec's credential leaves. */
+function vaultErrorRecord(details: {
+  operation: string;
+  kind: string;
+  status: number | null;
+}): AuditRecord {
+  return {
+    type: AuditEventType.VaultError,
+    outcome: AuditOutcome.Failure,
+    targetType: 'credential',
+    targetId: CREDENTIAL_ID,
+    details,
+  };
+}
+
 describe(VaultSecretStrategy.name, () => {
   describe('dataPath', () => {
     it('places a credential under agentidp/agents/{agent}/credentials/{credential}', () => {
@@ -198,13 +213,7 @@ describe(VaultSecretStrategy.name, () => {
         await expect(attempt).rejects.toBeInstanceOf(DomainException);
         await expect(attempt).rejects.toMatchObject({ code: ErrorCode.VAULT_WRITE_ERROR });
         expect(audit.records).toEqual([
-          {
-            type: AuditEventType.VaultError,
-            outcome: AuditOutcome.Failure,
-            targetType: 'credential',
-            targetId: CREDENTIAL_ID,
-            details: { operation: 'write', kind: 'sealed', status: 503 },
-          },
+          vaultErrorRecord({ operation: 'write', kind: 'sealed', status: 503 }),
         ]);
       });
 
@@ -325,13 +334,7 @@ describe(VaultSecretStrategy.name, () => {
         await expect(attempt).rejects.toBeInstanceOf(DomainException);
         await expect(attempt).rejects.toMatchObject({ code: ErrorCode.VAULT_READ_ERROR });
         expect(audit.records).toEqual([
-          {
-            type: AuditEventType.VaultError,
-            outcome: AuditOutcome.Failure,
-            targetType: 'credential',
-            targetId: CREDENTIAL_ID,
-            details: { operation: 'read', kind: 'unreachable', status: null },
-          },
+          vaultErrorRecord({ operation: 'read', kind: 'unreachable', status: null }),
         ]);
       });
 
@@ -348,13 +351,7 @@ describe(VaultSecretStrategy.name, () => {
         expect(error).toBeInstanceOf(DomainException);
         expect(error).toMatchObject({ code: ErrorCode.VAULT_READ_ERROR });
         expect(audit.records).toEqual([
-          {
-            type: AuditEventType.VaultError,
-            outcome: AuditOutcome.Failure,
-            targetType: 'credential',
-            targetId: CREDENTIAL_ID,
-            details: { operation: 'read', kind: 'not_found', status: null },
-          },
+          vaultErrorRecord({ operation: 'read', kind: 'not_found', status: null }),
         ]);
       });
 
