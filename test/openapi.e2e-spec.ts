@@ -451,6 +451,12 @@ describe('OpenAPI document and Swagger UI', () => {
       expect(html.headers['content-type']).toMatch(/^text\/html/);
       expect(html.headers['x-request-id']).toBeTruthy();
       uiCsp(html.headers['content-security-policy']);
+      // A page gets the document headers the API's JSON answers leave out.
+      expect(html.headers).toMatchObject({
+        'cross-origin-opener-policy': 'same-origin',
+        'x-frame-options': 'DENY',
+        'x-content-type-options': 'nosniff',
+      });
       expect(html.text).toContain('<div id="swagger-ui">');
       // The CSP allows no inline script: every <script> must load a file.
       expect(html.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
@@ -486,6 +492,7 @@ describe('OpenAPI document and Swagger UI', () => {
       for (const path of ['/api/docs-json', '/health', '/api/docs/unknown.js', '/api/v1/agents']) {
         const response = await t.http.get(path);
         expect(String(response.headers['content-security-policy'])).toContain("default-src 'none'");
+        expect(response.headers).not.toHaveProperty('cross-origin-opener-policy');
       }
       const missing = await t.http.get('/api/docs/unknown.js');
       expect(missing.status).toBe(404);

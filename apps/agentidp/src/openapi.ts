@@ -4,6 +4,7 @@ import type { AppConfig } from '@agentidp/config';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DOCUMENT_HELMET_OPTIONS, securityHeaders } from './security-headers';
 
 /** Swagger UI and the OpenAPI document, both outside `/api/v1`. */
 export const DOCS_PATH = '/api/docs';
@@ -27,6 +28,12 @@ export const DOCS_CSP = [
   "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** The UI's pages and files: a document's headers, in place of the API's set in `onRequest`. */
+const DOCS_HEADERS = Object.freeze({
+  ...securityHeaders(DOCUMENT_HELMET_OPTIONS),
+  'content-security-policy': DOCS_CSP,
+});
 
 /** Files of `swagger-ui-dist` the page loads, served from memory once read. */
 const UI_ASSETS: Record<string, string> = {
@@ -155,14 +162,12 @@ function serveSwaggerUi(fastify: FastifyInstance): void {
 }
 
 /**
- * The UI's own answers: their type, caching and the UI's CSP in place of the API's (set for every
- * request in `onRequest`). The JSON document and unknown paths keep the API's policy.
+ * The UI's own answers: their type, caching and a document's headers with the UI's CSP in place of
+ * the API's (set for every request in `onRequest`). The JSON document and unknown paths keep the
+ * API's.
  */
 function uiReply(reply: FastifyReply, type: string, cacheControl: string): FastifyReply {
-  return reply
-    .type(type)
-    .header('cache-control', cacheControl)
-    .header('content-security-policy', DOCS_CSP);
+  return reply.type(type).headers(DOCS_HEADERS).header('cache-control', cacheControl);
 }
 
 /** `swagger-ui-dist`, resolved from `@nestjs/swagger`, whose dependency it is. */
