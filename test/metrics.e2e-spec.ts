@@ -35,6 +35,8 @@ describe('GET /metrics', () => {
     await requestToken(t, credential.clientId, credential.clientSecret);
     await requestToken(t, credential.clientId, credential.clientSecret);
     await requestToken(t, credential.clientId, 'aidp_wrong');
+    await t.http.get('/api/docs-json');
+    await t.http.get('/no/such/route');
 
     const response = await t.http.get('/metrics');
     expect(response.status).toBe(200);
@@ -50,6 +52,22 @@ describe('GET /metrics', () => {
         status: '200',
       }),
     ).toBeGreaterThanOrEqual(3);
+    // Every route is recorded by its pattern (the docs' too, declared outside Nest), and requests
+    // no route matched under one label, never their raw URL.
+    expect(
+      sample(text, 'agentidp_http_request_duration_seconds_count', {
+        method: 'GET',
+        route: '/api/docs-json',
+        status: '200',
+      }),
+    ).toBe(1);
+    expect(
+      sample(text, 'agentidp_http_request_duration_seconds_count', {
+        route: 'unmatched',
+        status: '404',
+      }),
+    ).toBe(1);
+    expect(text).not.toContain('/no/such/route');
     expect(
       sample(text, 'agentidp_secret_verification_duration_seconds_count', { store: 'bcrypt' }),
     ).toBeGreaterThan(0);

@@ -13,7 +13,7 @@ import {
   registerBodyParsers,
   RequestContext,
 } from '@agentidp/common';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppModule } from './app.module';
 import { createLogger } from './logger';
@@ -62,6 +62,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     abortOnError: false,
     bodyParser: false,
   });
+  const fastify = app.getHttpAdapter().getInstance();
+  // Before any route is declared (the docs' included): each route gets its recorder when it is.
+  observeResponses(fastify, app.get(Metrics), config);
   app.setGlobalPrefix('api/v1', { exclude: UNPREFIXED });
   setupOpenApi(app, config);
   app.useGlobalFilters(new AllExceptionsFilter());
@@ -72,7 +75,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     });
   }
-  const fastify = app.getHttpAdapter().getInstance();
   // The token endpoint, the hot path, skips Nest's per-request pipeline (see TokenEndpoint).
   app.get(TokenEndpoint).attach(fastify);
   registerBodyParsers(fastify, config.http.bodyLimitBytes);
@@ -88,26 +90,41 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
       done(error as Error);
     }
   });
-  // Access log at debug level: the route pattern, never the raw URL or a body.
+  return app;
+}
+
+/**
+ * Latency by route, and an access log at debug level (the route pattern, never the raw URL or a
+ * body). Each route's `onResponse` hook holds its own pattern and recorder: a global hook would
+ * have to build `request.routeOptions` on every response to learn them. Requests no route matched
+ * are recorded by the one global hook, which does nothing for the others.
+ */
+function observeResponses(fastify: FastifyInstance, metrics: Metrics, config: AppConfig): void {
   const accessLog = new Logger('HTTP');
   // Checked once: the hot path should not build log lines nobody will see.
   const debugEnabled = config.log.level === 'debug' || config.log.level === 'verbose';
-  const metrics = app.get(Metrics);
-  fastify.addHook('onResponse', (request, reply, done) => {
-    metrics.observeHttp(
-      request.method,
-      request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
-    if (debugEnabled) {
-      accessLog.debug(
-        `${request.method} ${request.routeOptions.url ?? '(no route)'} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
-      );
-    }
-    done();
+  type Recorder = (request: FastifyRequest, reply: FastifyReply, done: () => void) => void;
+  const recorder = (route: string): Recorder => {
+    const record = metrics.httpRoute(route);
+    return (request, reply, done) => {
+      record(request.method, reply.statusCode, reply.elapsedTime / 1000);
+      if (debugEnabled) {
+        accessLog.debug(
+          `${request.method} ${route} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
+        );
+      }
+      done();
+    };
+  };
+  fastify.addHook('onRoute', (route) => {
+    const own = route.onResponse;
+    route.onResponse = [...(own ? [own].flat() : []), recorder(route.url)];
   });
-  return app;
+  const unmatched = recorder('unmatched');
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if (request.is404) unmatched(request, reply, done);
+    else done();
+  });
 }
 
 const OAUTH_ROUTE = /^\/api\/v1\/token(\/|\?|$)/;

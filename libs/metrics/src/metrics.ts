@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LatencyHistogram, type Observe } from './latency-histogram';
 
 const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
@@ -23,16 +24,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly httpDuration = new Histogram({
+  readonly httpDuration = new LatencyHistogram({
     name: 'agentidp_http_request_duration_seconds',
     help: 'HTTP request latency by route',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
-
-  /** httpDuration's children by `method route status`, made once (no labels object per response). */
-  private readonly httpSeries = new Map<string, { observe(value: number): void }>();
 
   readonly secretVerification = new Histogram({
     name: 'agentidp_secret_verification_duration_seconds',
@@ -92,14 +90,24 @@ export class Metrics {
     list.push([labels, source]);
   }
 
-  /** One HTTP request's latency. Called for every response, so the series is looked up once. */
-  observeHttp(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`;
-    let series = this.httpSeries.get(key);
-    if (!series) {
-      series = this.httpDuration.labels(method, route, String(status));
-      this.httpSeries.set(key, series);
-    }
-    series.observe(seconds);
+  /**
+   * The latency recorder of one route (its pattern, never a raw URL), made once per route: a
+   * response then costs two lookups without allocation (method, then status) and an observation.
+   */
+  httpRoute(route: string): (method: string, status: number, seconds: number) => void {
+    const byMethod = new Map<string, Observe[]>();
+    return (method, status, seconds) => {
+      let byStatus = byMethod.get(method);
+      if (!byStatus) {
+        byStatus = [];
+        byMethod.set(method, byStatus);
+      }
+      let observe = byStatus[status];
+      if (!observe) {
+        observe = this.httpDuration.series({ method, route, status: String(status) });
+        byStatus[status] = observe;
+      }
+      observe(seconds);
+    };
   }
 }
