@@ -131,6 +131,66 @@ describe('secret hygiene, request ids and the audit trail', () => {
     for (const line of lines) expect(JSON.parse(line)).toHaveProperty('requestId');
   });
 
+  it('records the request id, client address and acting agent with each event of a request', async () => {
+    const agent = await t.http
+      .post('/api/v1/agents')
+      .set('authorization', `Bearer ${admin}`)
+      .set('x-request-id', 'audit-create-1')
+      .send({ name: 'audited' });
+    expect(agent.status).toBe(201);
+    const agentId = (agent.body as { id: string }).id;
+    const credential = await createCredential(t, admin, agentId);
+    const issued = await t.http
+      .post('/api/v1/token')
+      .type('form')
+      .set('x-request-id', 'audit-grant-1')
+      .send({
+        grant_type: 'client_credentials',
+        client_id: credential.clientId,
+        client_secret: credential.clientSecret,
+      });
+    expect(issued.status).toBe(200);
+    const denied = await t.http
+      .post('/api/v1/token')
+      .type('form')
+      .set('x-request-id', 'audit-deny-1')
+      .send({ grant_type: 'client_credentials', client_id: agentId, client_secret: 'aidp_no' });
+    expect(denied.status).toBe(401);
+    await t.app.get(AuditService).flush();
+
+    const events = await t.dataSource.query<
+      {
+        type: string;
+        request_id: string;
+        client_ip: string | null;
+        actor_agent_id: string | null;
+      }[]
+    >(
+      `SELECT type, request_id, client_ip, actor_agent_id FROM audit_events
+        WHERE request_id IN ('audit-create-1', 'audit-grant-1', 'audit-deny-1') ORDER BY id`,
+    );
+    expect(events).toEqual([
+      {
+        type: AuditEventType.AgentCreated,
+        request_id: 'audit-create-1',
+        client_ip: expect.any(String) as string,
+        actor_agent_id: t.admin.clientId,
+      },
+      {
+        type: AuditEventType.TokenIssued,
+        request_id: 'audit-grant-1',
+        client_ip: expect.any(String) as string,
+        actor_agent_id: agentId,
+      },
+      {
+        type: AuditEventType.TokenDenied,
+        request_id: 'audit-deny-1',
+        client_ip: expect.any(String) as string,
+        actor_agent_id: null,
+      },
+    ]);
+  });
+
   it('sends the security headers on success, on errors and on the token endpoint', async () => {
     const credential = await createCredential(t, admin, (await createAgent(t, admin)).id);
     const responses = [

@@ -11,7 +11,8 @@ import {
   ErrorCode,
   generateRequestId,
   registerBodyParsers,
-  RequestContext,
+  requestLogMessage,
+  requestContext,
 } from '@agentidp/common';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -81,7 +82,6 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   const headers = securityHeaders();
   // Headers set here stay on every answer, errors included; no per-response hook is needed.
   fastify.addHook('onRequest', (request, reply, done) => {
-    RequestContext.enter({ requestId: String(request.id), clientIp: request.ip });
     void reply.headers(headers).header('x-request-id', request.id);
     try {
       assertContentType(request.method, request.url, request.headers);
@@ -110,7 +110,10 @@ function observeResponses(fastify: FastifyInstance, metrics: Metrics, config: Ap
       record(request.method, reply.statusCode, reply.elapsedTime / 1000);
       if (debugEnabled) {
         accessLog.debug(
-          `${request.method} ${route} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
+          requestLogMessage(
+            `${request.method} ${route} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
+            requestContext(request),
+          ),
         );
       }
       done();

@@ -1,22 +1,28 @@
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
-import { RequestContext } from '@agentidp/common';
+import { isRequestLogMessage } from '@agentidp/common';
 import type { AppConfig } from '@agentidp/config';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /**
- * Nest's console logger with the request id of the request being served on every line: a JSON
- * field in JSON mode, a `[req …]` tag in terminal mode.
+ * Nest's console logger, with the request id of lines logged for a request (a
+ * `RequestLogMessage`): a JSON field in JSON mode, a `[req …]` tag in terminal mode.
  */
 export class AppLogger extends ConsoleLogger {
   protected override stringifyJsonLogObject(logObject: Record<string, unknown>): string {
-    const requestId = RequestContext.current()?.requestId;
-    return super.stringifyJsonLogObject(requestId ? { ...logObject, requestId } : logObject);
+    const { message } = logObject;
+    return super.stringifyJsonLogObject(
+      isRequestLogMessage(message)
+        ? { ...logObject, message: message.message, requestId: message.requestId }
+        : logObject,
+    );
   }
 
-  protected override formatContext(context: string): string {
-    const requestId = RequestContext.current()?.requestId;
-    return super.formatContext(requestId ? `${context}] [req ${requestId}` : context);
+  protected override stringifyMessage(message: unknown, logLevel: LogLevel): string {
+    return super.stringifyMessage(
+      isRequestLogMessage(message) ? `${message.message} [req ${message.requestId}]` : message,
+      logLevel,
+    ) as string;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { AppConfig } from '@agentidp/config';
+import type { RequestContext } from '@agentidp/common';
 import { AbuseStore } from './abuse-store';
 import { PostgresAbuseStore } from './postgres-abuse.store';
 
@@ -53,7 +54,7 @@ export class ClientLockoutService {
   }
 
   /** Counts a failure; returns the lockout in seconds when this failure triggered or extended one. */
-  async recordFailure(clientId: string): Promise<number> {
+  async recordFailure(clientId: string, context?: RequestContext): Promise<number> {
     if (!this.enabled) return 0;
     const window = this.config.abuse.lockoutWindowSeconds;
     const result = await this.store.increment(key(clientId), window);
@@ -67,6 +68,7 @@ export class ClientLockoutService {
         targetType: 'client',
         targetId: clientId.slice(0, 64),
         details: { failures: result.count, lockoutSeconds: window },
+        context,
       });
       return window;
     }

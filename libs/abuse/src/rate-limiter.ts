@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DomainException, ErrorCode } from '@agentidp/common';
+import { DomainException, ErrorCode, requestContext } from '@agentidp/common';
 import { AppConfig } from '@agentidp/config';
 import type { FastifyRequest } from 'fastify';
 import { AbuseStore } from './abuse-store';
@@ -39,6 +39,7 @@ export class RateLimiter {
         targetType: 'client',
         targetId: request.ip.slice(0, 64),
         details: { bucket: isToken ? 'token' : 'api', limitPerMinute: limit },
+        context: requestContext(request),
       });
     }
     throw new DomainException(ErrorCode.RATE_LIMITED, 'Too many requests; retry later', undefined, {

@@ -9,7 +9,13 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, Scope } from '@agentidp/auth';
-import { ApiErrorResponses, ApiUuidParam, ParseUuidPipe } from '@agentidp/common';
+import {
+  ApiErrorResponses,
+  ApiUuidParam,
+  CurrentRequest,
+  ParseUuidPipe,
+  type RequestContext,
+} from '@agentidp/common';
 import { AgentsService } from './agents.service';
 import { AgentPage, AgentResponse } from './dto/agent.response';
 import { CreateAgentDto } from './dto/create-agent.dto';
@@ -36,10 +42,11 @@ export class AgentsController {
   create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateAgentDto,
+    @CurrentRequest() context: RequestContext,
   ): Promise<AgentResponse> {
     principal.require(Scope.AgentsWrite);
     principal.requireGrantable(dto.allowedScopes ?? []);
-    return this.agents.create(dto);
+    return this.agents.create(dto, { context });
   }
 
   @Get()
@@ -88,10 +95,11 @@ export class AgentsController {
     @CurrentPrincipal() principal: Principal,
     @Param('agentId', ParseUuidPipe) agentId: string,
     @Body() dto: UpdateAgentDto,
+    @CurrentRequest() context: RequestContext,
   ): Promise<AgentResponse> {
     principal.requireAgentAccess(agentId, Scope.AgentsWrite, { selfAllowed: false });
     principal.requireGrantable(dto.allowedScopes ?? []);
-    return this.agents.update(agentId, dto);
+    return this.agents.update(agentId, dto, context);
   }
 
   @Delete(':agentId')
@@ -106,8 +114,9 @@ export class AgentsController {
   async delete(
     @CurrentPrincipal() principal: Principal,
     @Param('agentId', ParseUuidPipe) agentId: string,
+    @CurrentRequest() context: RequestContext,
   ): Promise<void> {
     principal.requireAgentAccess(agentId, Scope.AgentsWrite, { selfAllowed: false });
-    await this.agents.delete(agentId);
+    await this.agents.delete(agentId, context);
   }
 }

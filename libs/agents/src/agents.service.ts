@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DEFAULT_PAGE_SIZE, DomainException, ErrorCode } from '@agentidp/common';
+import {
+  DEFAULT_PAGE_SIZE,
+  DomainException,
+  ErrorCode,
+  type RequestContext,
+} from '@agentidp/common';
 import { CredentialsService } from '@agentidp/credentials';
 import { randomUUID } from 'node:crypto';
 import { Repository, type QueryDeepPartialEntity } from 'typeorm';
@@ -20,7 +25,11 @@ export class AgentsService {
     private readonly audit: AuditService,
   ) {}
 
-  async create(dto: CreateAgentDto, options: { id?: string } = {}): Promise<AgentResponse> {
+  /** `options.context`: the request asking, for the audit event (none at bootstrap). */
+  async create(
+    dto: CreateAgentDto,
+    options: { id?: string; context?: RequestContext } = {},
+  ): Promise<AgentResponse> {
     const now = new Date();
     const agent = Object.assign(new Agent(), {
       id: options.id ?? randomUUID(),
@@ -42,6 +51,7 @@ export class AgentsService {
       targetType: 'agent',
       targetId: agent.id,
       details: { allowedScopes: agent.allowedScopes },
+      context: options.context,
     });
     return toAgentResponse(agent);
   }
@@ -76,7 +86,7 @@ export class AgentsService {
    * Writes only the fields given, under a row lock: a concurrent PATCH of other fields cannot write
    * back a status (or anything else) it read before this one committed.
    */
-  async update(id: string, dto: UpdateAgentDto): Promise<AgentResponse> {
+  async update(id: string, dto: UpdateAgentDto, context?: RequestContext): Promise<AgentResponse> {
     const { agent, previousStatus } = await this.agents.manager.transaction(async (manager) => {
       const repository = manager.getRepository(Agent);
       const agent = await repository.findOne({
@@ -120,12 +130,13 @@ export class AgentsService {
           (key) => (dto as Record<string, unknown>)[key] !== undefined,
         ),
       },
+      context,
     });
     return toAgentResponse(agent);
   }
 
   /** Removes the agent with every credential and every stored secret. */
-  async delete(id: string): Promise<void> {
+  async delete(id: string, context?: RequestContext): Promise<void> {
     await this.load(id);
     const removed = await this.credentials.deleteAllForAgent(id);
     await this.agents.delete({ id });
@@ -135,6 +146,7 @@ export class AgentsService {
       targetType: 'agent',
       targetId: id,
       details: { credentialsRemoved: removed },
+      context,
     });
   }
 

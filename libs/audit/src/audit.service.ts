@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { isDataRefusal, PeriodicFlush, RequestContext } from '@agentidp/common';
+import { isDataRefusal, PeriodicFlush, type RequestContext } from '@agentidp/common';
 import { DataSource } from 'typeorm';
 import { chainContent, GENESIS_HASH, linkHash, type ChainedFields } from './audit-chain';
 import { AuditOutcome } from './audit-event.entity';
@@ -14,6 +14,8 @@ export interface AuditRecord {
   targetId?: string | null;
   /** Never a secret: ids, reasons, scopes, counts. */
   details?: Record<string, unknown>;
+  /** The request the event happened in (its id, client address and, unless given above, actor). */
+  context?: RequestContext;
 }
 
 /** A queued event: the chained fields, its id assigned when a batch is written. */
@@ -76,13 +78,13 @@ export class AuditService extends PeriodicFlush {
       }
       return;
     }
-    const context = RequestContext.current();
+    const { context } = event;
     const targetId = event.targetId ?? null;
     this.queue.push({
       id: '',
       type: event.type,
       outcome: event.outcome,
-      actorAgentId: event.actorAgentId ?? null,
+      actorAgentId: event.actorAgentId ?? context?.actorAgentId ?? null,
       targetType: event.targetType ?? null,
       // Cut first, then made storable: a cut through a surrogate pair becomes U+FFFD, not a lone half.
       targetId: targetId === null ? null : storable(targetId.slice(0, 64)),

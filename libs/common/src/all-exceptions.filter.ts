@@ -4,6 +4,7 @@ import { isDatabaseUnavailable } from './database-errors';
 import { DomainException } from './domain.exception';
 import { ERROR_STATUS, ErrorCode } from './error-code.enum';
 import { OAuthException, type OAuthErrorCode } from './oauth.exception';
+import type { RequestLogMessage } from './request-context';
 
 export interface ErrorBody {
   statusCode: number;
@@ -64,12 +65,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     const rendered = this.render(exception);
     if (rendered.status === 503) {
-      this.logger.warn(
-        `${request.method} ${request.routeOptions?.url ?? 'unmatched'}: ${rendered.code} [requestId=${requestId}]`,
-      );
+      this.logger.warn({
+        message: `${request.method} ${request.routeOptions?.url ?? 'unmatched'}: ${rendered.code}`,
+        requestId,
+      } satisfies RequestLogMessage);
     } else if (rendered.status >= 500) {
       this.logger.error(
-        `${request.method} ${request.routeOptions?.url ?? 'unmatched'} failed with ${rendered.code} [requestId=${requestId}]`,
+        {
+          message: `${request.method} ${request.routeOptions?.url ?? 'unmatched'} failed with ${rendered.code}`,
+          requestId,
+        } satisfies RequestLogMessage,
         exception instanceof Error && rendered.code === ErrorCode.INTERNAL_ERROR
           ? exception.stack
           : undefined,

@@ -2,7 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService, lockoutKey } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { isUuid, PeriodicFlush, preparedQuery } from '@agentidp/common';
+import {
+  isUuid,
+  PeriodicFlush,
+  preparedQuery,
+  requestLogMessage,
+  type RequestContext,
+} from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
 import { DataSource } from 'typeorm';
 import { bootstrapCredentialId, credentialIdFromSecret } from './client-secret';
@@ -91,13 +97,19 @@ export class ClientAuthenticator extends PeriodicFlush {
     super(LAST_USED_FLUSH_MS);
   }
 
-  authenticate(clientId: string, secret: string): Promise<AuthenticationResult> {
-    return this.attempt(clientId, secret, true);
+  /** `context`: the request authenticating, for the audit events and log lines this causes. */
+  authenticate(
+    clientId: string,
+    secret: string,
+    context?: RequestContext,
+  ): Promise<AuthenticationResult> {
+    return this.attempt(clientId, secret, context, true);
   }
 
   private async attempt(
     clientId: string,
     secret: string,
+    context: RequestContext | undefined,
     first: boolean,
   ): Promise<AuthenticationResult> {
     if (!isUuid(clientId) || secret.length === 0 || secret.length > 512) {
@@ -119,9 +131,9 @@ export class ClientAuthenticator extends PeriodicFlush {
       return { ok: false, reason: 'locked_out', lockedForSeconds: lockout.lockedForSeconds };
     }
     const row = rows[0];
-    if (!row || row.agent_id !== agentId) return this.fail(agentId, 'unknown_client');
+    if (!row || row.agent_id !== agentId) return this.fail(agentId, 'unknown_client', context);
     if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
-      return this.fail(agentId, 'expired_credential');
+      return this.fail(agentId, 'expired_credential', context);
     }
 
     const binding = VerifiedSecretCache.binding(row.id, row.secret_version, row.vault_version);
@@ -134,12 +146,14 @@ export class ClientAuthenticator extends PeriodicFlush {
       } catch (error) {
         if (!(error instanceof SecretMissingError)) throw error;
         // The row changed under the request (deleted or rotated): answer for what is there now.
-        if (first && (await this.rowChanged(row))) return this.attempt(clientId, secret, false);
+        if (first && (await this.rowChanged(row))) {
+          return this.attempt(clientId, secret, context, false);
+        }
         throw this.secrets.lost(toRef(row));
       }
-      if (!verified) return this.fail(agentId, 'wrong_secret');
+      if (!verified) return this.fail(agentId, 'wrong_secret', context);
       this.cache.remember(binding, secret);
-      await this.migrateIfWanted(row, secret);
+      await this.migrateIfWanted(row, secret, context);
     }
 
     if (lockout.failures > 0) await this.lockout.recordSuccess(agentId);
@@ -188,8 +202,9 @@ export class ClientAuthenticator extends PeriodicFlush {
   private async fail(
     agentId: string,
     reason: 'unknown_client' | 'wrong_secret' | 'expired_credential',
+    context: RequestContext | undefined,
   ): Promise<AuthenticationResult> {
-    const lockedForSeconds = await this.lockout.recordFailure(agentId);
+    const lockedForSeconds = await this.lockout.recordFailure(agentId, context);
     return { ok: false, reason, lockedForSeconds };
   }
 
@@ -218,7 +233,11 @@ export class ClientAuthenticator extends PeriodicFlush {
     return verification;
   }
 
-  private async migrateIfWanted(row: AuthRow, secret: string): Promise<void> {
+  private async migrateIfWanted(
+    row: AuthRow,
+    secret: string,
+    context: RequestContext | undefined,
+  ): Promise<void> {
     try {
       const stored = await this.secrets.afterVerified(toRef(row), secret);
       if (!stored) return;
@@ -236,11 +255,17 @@ export class ClientAuthenticator extends PeriodicFlush {
           targetType: 'credential',
           targetId: row.id,
           details: { agentId: row.agent_id },
+          context,
         });
       }
     } catch (error) {
       // Migration is best effort: the client already authenticated, and bcrypt still works.
-      this.logger.warn(`Could not move credential ${row.id} to Vault: ${(error as Error).message}`);
+      this.logger.warn(
+        requestLogMessage(
+          `Could not move credential ${row.id} to Vault: ${(error as Error).message}`,
+          context,
+        ),
+      );
     }
   }
 

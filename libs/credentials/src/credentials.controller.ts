@@ -9,7 +9,13 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentPrincipal, Principal, Scope } from '@agentidp/auth';
-import { ApiErrorResponses, ApiUuidParam, ParseUuidPipe } from '@agentidp/common';
+import {
+  ApiErrorResponses,
+  ApiUuidParam,
+  CurrentRequest,
+  ParseUuidPipe,
+  type RequestContext,
+} from '@agentidp/common';
 import { CredentialsService } from './credentials.service';
 import { CreateCredentialDto } from './dto/create-credential.dto';
 import {
@@ -42,9 +48,10 @@ export class CredentialsController {
     @CurrentPrincipal() principal: Principal,
     @Param('agentId', ParseUuidPipe) agentId: string,
     @Body() dto: CreateCredentialDto,
+    @CurrentRequest() context: RequestContext,
   ): Promise<CredentialWithSecretResponse> {
     principal.requireAgentAccess(agentId, Scope.CredentialsWrite, { selfAllowed: false });
-    return this.credentials.create(agentId, dto);
+    return this.credentials.create(agentId, dto, context);
   }
 
   @Get()
@@ -94,9 +101,10 @@ export class CredentialsController {
     @CurrentPrincipal() principal: Principal,
     @Param('agentId', ParseUuidPipe) agentId: string,
     @Param('credentialId', ParseUuidPipe) credentialId: string,
+    @CurrentRequest() context: RequestContext,
   ): Promise<CredentialWithSecretResponse> {
     principal.requireAgentAccess(agentId, Scope.CredentialsWrite, { selfAllowed: true });
-    return this.credentials.rotate(agentId, credentialId);
+    return this.credentials.rotate(agentId, credentialId, context);
   }
 
   @Delete(':credentialId')
@@ -112,8 +120,9 @@ export class CredentialsController {
     @CurrentPrincipal() principal: Principal,
     @Param('agentId', ParseUuidPipe) agentId: string,
     @Param('credentialId', ParseUuidPipe) credentialId: string,
+    @CurrentRequest() context: RequestContext,
   ): Promise<void> {
     principal.requireAgentAccess(agentId, Scope.CredentialsWrite, { selfAllowed: false });
-    await this.credentials.delete(agentId, credentialId);
+    await this.credentials.delete(agentId, credentialId, context);
   }
 }

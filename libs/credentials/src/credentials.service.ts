@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DomainException, ErrorCode } from '@agentidp/common';
+import { DomainException, ErrorCode, type RequestContext } from '@agentidp/common';
 import { randomInt, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager, type FindOptionsSelect } from 'typeorm';
 import { bootstrapCredentialId, generateClientSecret } from './client-secret';
@@ -55,7 +55,12 @@ export class CredentialsService {
     private readonly audit: AuditService,
   ) {}
 
-  async create(agentId: string, dto: CreateCredentialDto): Promise<CredentialWithSecretResponse> {
+  /** `context`: the request asking, for the audit event (none for the CLI and bootstrap). */
+  async create(
+    agentId: string,
+    dto: CreateCredentialDto,
+    context?: RequestContext,
+  ): Promise<CredentialWithSecretResponse> {
     const expiresAt = resolveExpiry(dto);
     await this.assertAgentExists(this.dataSource.manager, agentId);
     const count = await this.dataSource.manager.count(Credential, { where: { agentId } });
@@ -74,6 +79,7 @@ export class CredentialsService {
       targetType: 'credential',
       targetId: id,
       details: { agentId, storage: this.secrets.kind },
+      context,
     });
     return { ...toCredentialResponse(credential), clientSecret: secret };
   }
@@ -136,7 +142,11 @@ export class CredentialsService {
     return toCredentialResponse(credential);
   }
 
-  async rotate(agentId: string, credentialId: string): Promise<CredentialWithSecretResponse> {
+  async rotate(
+    agentId: string,
+    credentialId: string,
+    context?: RequestContext,
+  ): Promise<CredentialWithSecretResponse> {
     const secret = generateClientSecret(credentialId);
     const credential = await this.replaceSecret(agentId, credentialId, secret);
     this.audit.record({
@@ -149,11 +159,12 @@ export class CredentialsService {
         storage: credential.vaultPath ? 'vault' : 'bcrypt',
         secretVersion: credential.secretVersion,
       },
+      context,
     });
     return { ...toCredentialResponse(credential), clientSecret: secret };
   }
 
-  async delete(agentId: string, credentialId: string): Promise<void> {
+  async delete(agentId: string, credentialId: string, context?: RequestContext): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       const current = await this.loadWithSecret(manager, credentialId, { lock: true });
       if (!current || current.agentId !== agentId) throw notFound();
@@ -166,6 +177,7 @@ export class CredentialsService {
       targetType: 'credential',
       targetId: credentialId,
       details: { agentId },
+      context,
     });
   }
 

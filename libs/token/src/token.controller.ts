@@ -11,7 +11,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Public } from '@agentidp/auth';
-import { ApiOAuthErrorResponses, OAuthException } from '@agentidp/common';
+import {
+  ApiOAuthErrorResponses,
+  CurrentRequest,
+  OAuthException,
+  type RequestContext,
+} from '@agentidp/common';
 import type { FastifyReply } from 'fastify';
 import { AccessTokenService } from './access-token.service';
 import { readParams } from './client-authentication';
@@ -66,9 +71,10 @@ export class TokenController {
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentRequest() context: RequestContext,
   ): Promise<TokenResponse> {
     // Served by TokenEndpoint.serve once the app is attached (see app.factory); same contract.
-    return this.endpoint.grant(authorization, body, reply);
+    return this.endpoint.grant(authorization, body, reply, context);
   }
 
   @Post('introspect')
@@ -87,6 +93,7 @@ export class TokenController {
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentRequest() context: RequestContext,
   ): Promise<IntrospectionResponse> {
     reply.headers(NO_STORE);
     const params = readParams(body);
@@ -98,9 +105,9 @@ export class TokenController {
           'www-authenticate': 'Bearer realm="agentidp", error="invalid_token"',
         });
       }
-      return this.tokens.introspect({ bearerScopes: principal.scopes }, undefined, params);
+      return this.tokens.introspect({ bearerScopes: principal.scopes }, undefined, params, context);
     }
-    return this.tokens.introspect({}, authorization, params);
+    return this.tokens.introspect({}, authorization, params, context);
   }
 
   @Post('revoke')
@@ -117,9 +124,10 @@ export class TokenController {
     @Headers('authorization') authorization: string | undefined,
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentRequest() context: RequestContext,
   ): Promise<Record<string, never>> {
     reply.headers(NO_STORE);
-    await this.tokens.revoke(authorization, readParams(body));
+    await this.tokens.revoke(authorization, readParams(body), context);
     return {};
   }
 }

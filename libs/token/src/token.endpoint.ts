@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { RateLimiter } from '@agentidp/abuse';
-import { AllExceptionsFilter, OAuthException } from '@agentidp/common';
+import {
+  AllExceptionsFilter,
+  OAuthException,
+  requestContext,
+  type RequestContext,
+} from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readParams } from './client-authentication';
@@ -31,10 +36,11 @@ export class TokenEndpoint {
     authorization: string | undefined,
     body: unknown,
     reply: FastifyReply,
+    context: RequestContext,
   ): Promise<TokenResponse> {
     void reply.headers(NO_STORE);
     try {
-      const response = await this.tokens.grant(authorization, readParams(body));
+      const response = await this.tokens.grant(authorization, readParams(body), context);
       this.metrics.tokenRequests.inc({ outcome: 'issued' });
       return response;
     } catch (error) {
@@ -58,7 +64,12 @@ export class TokenEndpoint {
   private async answer(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
       await this.rateLimiter.check(request);
-      const response = await this.grant(request.headers.authorization, request.body, reply);
+      const response = await this.grant(
+        request.headers.authorization,
+        request.body,
+        reply,
+        requestContext(request),
+      );
       void reply.code(200).send(response);
     } catch (error) {
       this.errors.respond(error, request, reply);

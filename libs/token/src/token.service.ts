@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { Scope } from '@agentidp/auth';
-import { ErrorCode, OAuthException } from '@agentidp/common';
+import { ErrorCode, OAuthException, type RequestContext } from '@agentidp/common';
 import { AppConfig } from '@agentidp/config';
 import { ClientAuthenticator, type AuthenticatedClient } from '@agentidp/credentials';
 import { AccessTokenService } from './access-token.service';
@@ -49,21 +49,22 @@ export class TokenService {
   async grant(
     authorization: string | undefined,
     params: Record<string, string>,
+    context?: RequestContext,
   ): Promise<TokenResponse> {
     const credentials = readClientCredentials(authorization, params);
     if (params.grant_type === undefined) {
       throw new OAuthException('invalid_request', 'grant_type is required');
     }
-    const client = await this.authenticateClient(credentials);
+    const client = await this.authenticateClient(credentials, context);
     if (params.grant_type !== 'client_credentials') {
-      this.deny(client.agentId, 'unsupported_grant_type');
+      this.deny(client.agentId, 'unsupported_grant_type', context);
       throw new OAuthException('unsupported_grant_type', 'Only client_credentials is supported');
     }
     if (!client.agentActive) {
-      this.deny(client.agentId, 'agent_suspended');
+      this.deny(client.agentId, 'agent_suspended', context);
       throw new OAuthException('unauthorized_client', 'The client is suspended');
     }
-    const scope = this.grantedScope(client, params.scope);
+    const scope = this.grantedScope(client, params.scope, context);
     const { token, claims } = this.tokens.issue({
       agentId: client.agentId,
       credentialId: client.credentialId,
@@ -82,6 +83,7 @@ export class TokenService {
         scope: claims.scope ?? '',
         method: credentials?.method,
       },
+      context,
     });
     return {
       access_token: token,
@@ -99,6 +101,7 @@ export class TokenService {
     caller: { bearerScopes?: ReadonlySet<string> },
     authorization: string | undefined,
     params: Record<string, string>,
+    context?: RequestContext,
   ): Promise<IntrospectionResponse> {
     let mayIntrospectAny: boolean;
     let callerAgentId: string | undefined;
@@ -113,7 +116,10 @@ export class TokenService {
         );
       }
     } else {
-      const client = await this.authenticateClient(readClientCredentials(authorization, params));
+      const client = await this.authenticateClient(
+        readClientCredentials(authorization, params),
+        context,
+      );
       callerAgentId = client.agentId;
       mayIntrospectAny =
         client.agentActive &&
@@ -141,8 +147,15 @@ export class TokenService {
   }
 
   /** RFC 7009: a client revokes its own tokens; an invalid or unknown token is answered 200 too. */
-  async revoke(authorization: string | undefined, params: Record<string, string>): Promise<void> {
-    const client = await this.authenticateClient(readClientCredentials(authorization, params));
+  async revoke(
+    authorization: string | undefined,
+    params: Record<string, string>,
+    context?: RequestContext,
+  ): Promise<void> {
+    const client = await this.authenticateClient(
+      readClientCredentials(authorization, params),
+      context,
+    );
     if (params.token === undefined || params.token === '') {
       throw new OAuthException('invalid_request', 'token is required');
     }
@@ -162,11 +175,13 @@ export class TokenService {
       targetType: 'token',
       targetId: claims.jti,
       details: { tokenClientId: claims.client_id },
+      context,
     });
   }
 
   private async authenticateClient(
     credentials: ClientCredentials | null,
+    context: RequestContext | undefined,
   ): Promise<AuthenticatedClient> {
     if (!credentials) {
       throw new OAuthException('invalid_client', 'Client authentication is required', 401, {
@@ -176,6 +191,7 @@ export class TokenService {
     const result = await this.authenticator.authenticate(
       credentials.clientId,
       credentials.clientSecret,
+      context,
     );
     if (!result.ok && result.reason === 'locked_out') {
       this.audit.record({
@@ -184,6 +200,7 @@ export class TokenService {
         targetType: 'client',
         targetId: credentials.clientId.slice(0, 64),
         details: { reason: 'locked_out', method: credentials.method },
+        context,
       });
       throw new OAuthException(
         'invalid_client',
@@ -200,6 +217,7 @@ export class TokenService {
         targetType: 'client',
         targetId: credentials.clientId.slice(0, 64),
         details: { reason: result.reason, method: credentials.method },
+        context,
       });
       // One answer for an unknown client, a wrong secret or an expired credential.
       throw new OAuthException(
@@ -212,7 +230,11 @@ export class TokenService {
     return result.client;
   }
 
-  private grantedScope(client: AuthenticatedClient, requested: string | undefined): string[] {
+  private grantedScope(
+    client: AuthenticatedClient,
+    requested: string | undefined,
+    context: RequestContext | undefined,
+  ): string[] {
     if (requested === undefined || requested.trim() === '') return client.allowedScopes;
     const scopes = [...new Set(requested.split(' ').filter(Boolean))];
     if (scopes.some((scope) => !SCOPE_TOKEN.test(scope))) {
@@ -221,7 +243,7 @@ export class TokenService {
     const allowed = new Set(client.allowedScopes);
     const refused = scopes.filter((scope) => !allowed.has(scope));
     if (refused.length) {
-      this.deny(client.agentId, 'invalid_scope');
+      this.deny(client.agentId, 'invalid_scope', context);
       throw new OAuthException(
         'invalid_scope',
         'The requested scope exceeds what this client may obtain',
@@ -230,7 +252,7 @@ export class TokenService {
     return scopes;
   }
 
-  private deny(agentId: string, reason: string): void {
+  private deny(agentId: string, reason: string, context: RequestContext | undefined): void {
     this.audit.record({
       type: AuditEventType.TokenDenied,
       outcome: AuditOutcome.Denied,
@@ -238,6 +260,7 @@ export class TokenService {
       targetType: 'client',
       targetId: agentId,
       details: { reason },
+      context,
     });
   }
 }
