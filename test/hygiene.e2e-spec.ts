@@ -213,6 +213,33 @@ describe('secret hygiene, request ids and the audit trail', () => {
     }
   });
 
+  it('writes a batch larger than one statement takes as one intact stretch of the chain', async () => {
+    const audit = t.app.get(AuditService);
+    await audit.flush();
+    const marker = `bulk-${Date.now()}`;
+    // ~400 events of ~500 bytes: several statements' worth in one batch (one transaction).
+    for (let index = 0; index < 400; index += 1) {
+      audit.record({
+        type: AuditEventType.TokenIssued,
+        outcome: AuditOutcome.Success,
+        targetType: 'token',
+        targetId: `${marker}-${index}`,
+        details: { filler: 'x'.repeat(300), index },
+      });
+    }
+    await audit.flush();
+    const rows = await t.dataSource.query<{ count: string; ids: string }[]>(
+      `SELECT count(*) AS count, max(id) - min(id) + 1 AS ids FROM audit_events
+        WHERE target_id LIKE $1`,
+      [`${marker}-%`],
+    );
+    expect(rows[0]).toEqual({ count: '400', ids: '400' });
+    const verified = await t.http
+      .get('/api/v1/audit-events/verify')
+      .set('authorization', `Bearer ${admin}`);
+    expect(verified.body).toMatchObject({ valid: true, firstBrokenId: null });
+  });
+
   it('refuses to change an audit row, and the chain check names a row altered behind its back', async () => {
     await t.app.get(AuditService).flush();
     const verify = () =>
