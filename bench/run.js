@@ -231,20 +231,23 @@ const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * maintenance an earlier server's writes left behind (autovacuum of the audit rows the bcrypt
  * passes wrote used to land in the Vault passes, which then measured ~20 % below the same cache
  * hits in bcrypt mode). What a pass's own writes cost while it runs is still counted. PostgreSQL
- * only; the embedded database is inside the server process and vacuums itself.
+ * only: the embedded database lives inside each server process, so there is nothing to settle
+ * from outside it.
  */
 async function settleDatabase(context) {
   const { database } = context;
   if (!database.url) return;
   const client = new Client({ connectionString: database.url });
-  await client.connect();
+  let connected = false;
   try {
+    await client.connect();
+    connected = true;
     await client.query('VACUUM (ANALYZE)');
     await client.query('CHECKPOINT');
   } catch (error) {
     progress(`  (could not settle the database: ${error.message}; passes may pay for maintenance)`);
   } finally {
-    await client.end();
+    if (connected) await client.end();
   }
 }
 

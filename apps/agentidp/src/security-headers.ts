@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * An API serves no documents: the strictest policy fits, and only the headers that mean something
- * on a JSON answer (OWASP's REST Security Cheat Sheet: CSP `frame-ancestors 'none'`, `DENY` framing,
- * `nosniff`, HSTS; with helmet's referrer and resource policies). The headers that only govern a
+ * on a JSON answer: four from OWASP's REST Security Cheat Sheet (CSP `frame-ancestors 'none'`,
+ * `DENY` framing, `nosniff`, HSTS; its `Cache-Control: no-store` is set per route) and helmet's
+ * referrer and resource policies. The headers that only govern a
  * page (opener isolation, origin-keyed agent clusters, DNS prefetching, IE's download prompt,
  * Flash's cross-domain policy, the retired XSS auditor) are left to the docs page, which sets
  * {@link DOCUMENT_HELMET_OPTIONS}'s: every response would otherwise carry ~200 bytes Node

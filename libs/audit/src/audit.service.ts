@@ -47,9 +47,10 @@ const INSERT_BATCH_SQL = `
     FROM jsonb_array_elements($1::jsonb) AS e, LATERAL (SELECT e->0 AS r) AS row`;
 
 /**
- * A batch's rows go in statements of about this much JSON text: a larger string would land in V8's
- * large-object space (over 128 KiB), which only a full collection frees, and a busy server writes
- * ten batches a second (in one run, 21 MB of such strings were waiting for it).
+ * A batch's rows go in statements of about this many characters of JSON: a busy server writes ten
+ * batches a second, and one string per batch (over V8's 128 KiB large-object threshold) left 21 MB
+ * of large-object space waiting for collection in one benchmark run, against 4 MB with statements
+ * of this size.
  */
 const STATEMENT_TEXT_LIMIT = 48 * 1024;
 

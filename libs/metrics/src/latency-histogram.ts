@@ -38,6 +38,8 @@ export type Observe = (value: number) => void;
  * 10 µs of each token grant in a CPU profile of the endpoint under load); here the caller looks its
  * series up once and an observation is a bucket search and three additions. To prom-client's
  * registry it is an ordinary Histogram: same exposition (`_bucket` with `le`, `_sum`, `_count`).
+ * Record through {@link series} only: prom-client's own `observe`, `labels`, `startTimer`, `zero`
+ * and `remove` work on storage this class neither sets up nor exposes.
  */
 export class LatencyHistogram<T extends string> extends Histogram<T> {
   private readonly config: { name: string; help: string; labelNames: readonly T[] };

@@ -24,7 +24,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly httpDuration = new LatencyHistogram({
+  /** Recorded through {@link httpRoute} only. */
+  private readonly httpDuration = new LatencyHistogram({
     name: 'agentidp_http_request_duration_seconds',
     help: 'HTTP request latency by route',
     labelNames: ['method', 'route', 'status'] as const,
