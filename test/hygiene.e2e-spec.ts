@@ -140,21 +140,12 @@ describe('secret hygiene, request ids and the audit trail', () => {
     expect(agent.status).toBe(201);
     const agentId = (agent.body as { id: string }).id;
     const credential = await createCredential(t, admin, agentId);
-    const issued = await t.http
-      .post('/api/v1/token')
-      .type('form')
-      .set('x-request-id', 'audit-grant-1')
-      .send({
-        grant_type: 'client_credentials',
-        client_id: credential.clientId,
-        client_secret: credential.clientSecret,
-      });
+    const issued = await requestToken(t, credential.clientId, credential.clientSecret).set(
+      'x-request-id',
+      'audit-grant-1',
+    );
     expect(issued.status).toBe(200);
-    const denied = await t.http
-      .post('/api/v1/token')
-      .type('form')
-      .set('x-request-id', 'audit-deny-1')
-      .send({ grant_type: 'client_credentials', client_id: agentId, client_secret: 'aidp_no' });
+    const denied = await requestToken(t, agentId, 'aidp_no').set('x-request-id', 'audit-deny-1');
     expect(denied.status).toBe(401);
     await t.app.get(AuditService).flush();
 

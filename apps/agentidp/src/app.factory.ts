@@ -12,7 +12,6 @@ import {
   generateRequestId,
   registerBodyParsers,
   requestLogMessage,
-  requestContext,
 } from '@agentidp/common';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -112,7 +111,7 @@ function observeResponses(fastify: FastifyInstance, metrics: Metrics, config: Ap
         accessLog.debug(
           requestLogMessage(
             `${request.method} ${route} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
-            requestContext(request),
+            String(request.id),
           ),
         );
       }

@@ -16,11 +16,9 @@ describe(AppLogger.name, () => {
 
   afterEach(() => write.mockRestore());
 
-  const context = { requestId: 'req-42', clientIp: '203.0.113.9' };
-
   it('writes a request’s id as a JSON field, and nothing more for other lines', () => {
     const logger = new AppLogger('Test', { json: true, colors: false });
-    logger.log(requestLogMessage('Serving', context), 'Svc');
+    logger.log(requestLogMessage('Serving', 'req-42'), 'Svc');
     logger.log('Background work', 'Svc');
     const [tied, plain] = written.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(tied).toMatchObject({ message: 'Serving', requestId: 'req-42', context: 'Svc' });
@@ -30,7 +28,7 @@ describe(AppLogger.name, () => {
 
   it('tags a request’s lines on a terminal', () => {
     const logger = new AppLogger('Test', { json: false, colors: false });
-    logger.log(requestLogMessage('Serving', context), 'Svc');
+    logger.log(requestLogMessage('Serving', 'req-42'), 'Svc');
     logger.log(requestLogMessage('Starting', undefined), 'Svc');
     expect(written[0]).toContain('Serving [req req-42]');
     expect(written[1]).toContain('Starting');

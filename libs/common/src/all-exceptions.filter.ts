@@ -4,7 +4,7 @@ import { isDatabaseUnavailable } from './database-errors';
 import { DomainException } from './domain.exception';
 import { ERROR_STATUS, ErrorCode } from './error-code.enum';
 import { OAuthException, type OAuthErrorCode } from './oauth.exception';
-import type { RequestLogMessage } from './request-context';
+import { requestLogMessage } from './request-context';
 
 export interface ErrorBody {
   statusCode: number;
@@ -65,16 +65,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     const rendered = this.render(exception);
     if (rendered.status === 503) {
-      this.logger.warn({
-        message: `${request.method} ${request.routeOptions?.url ?? 'unmatched'}: ${rendered.code}`,
-        requestId,
-      } satisfies RequestLogMessage);
+      this.logger.warn(
+        requestLogMessage(
+          `${request.method} ${request.routeOptions?.url ?? 'unmatched'}: ${rendered.code}`,
+          requestId,
+        ),
+      );
     } else if (rendered.status >= 500) {
       this.logger.error(
-        {
-          message: `${request.method} ${request.routeOptions?.url ?? 'unmatched'} failed with ${rendered.code}`,
+        requestLogMessage(
+          `${request.method} ${request.routeOptions?.url ?? 'unmatched'} failed with ${rendered.code}`,
           requestId,
-        } satisfies RequestLogMessage,
+        ),
         exception instanceof Error && rendered.code === ErrorCode.INTERNAL_ERROR
           ? exception.stack
           : undefined,

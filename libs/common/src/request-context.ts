@@ -34,7 +34,7 @@ export const CurrentRequest = createParamDecorator(
 
 /**
  * A log message tied to a request: `AppLogger` writes the id as a `requestId` field (JSON lines)
- * or a `[req …]` tag (terminal). Without a context it is the plain message.
+ * or a `[req …]` tag (terminal). Without a request id it is the plain message.
  */
 export interface RequestLogMessage {
   readonly message: string;
@@ -43,9 +43,9 @@ export interface RequestLogMessage {
 
 export function requestLogMessage(
   message: string,
-  context: RequestContext | undefined,
+  requestId: string | undefined,
 ): string | RequestLogMessage {
-  return context ? { message, requestId: context.requestId } : message;
+  return requestId === undefined ? message : { message, requestId };
 }
 
 export function isRequestLogMessage(value: unknown): value is RequestLogMessage {

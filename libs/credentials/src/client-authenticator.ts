@@ -263,7 +263,7 @@ export class ClientAuthenticator extends PeriodicFlush {
       this.logger.warn(
         requestLogMessage(
           `Could not move credential ${row.id} to Vault: ${(error as Error).message}`,
-          context,
+          context?.requestId,
         ),
       );
     }
