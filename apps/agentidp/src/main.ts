@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { AppConfig, ConfigValidationError, loadDotEnv } from '@agentidp/config';
 import { createApp } from './app.factory';
+import { applyHeapGrowth } from './heap-growth';
 
 async function bootstrap(): Promise<void> {
   loadDotEnv();
@@ -16,6 +17,7 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
 
+  applyHeapGrowth(config.runtime.heapGrowthPercent);
   const app = await createApp(config);
   const logger = new Logger('Bootstrap');
 
