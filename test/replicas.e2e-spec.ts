@@ -568,6 +568,64 @@ describeWithPostgres('several replicas on one PostgreSQL (needs DATABASE_URL)', 
     expect(Number(agentEvents[0].count)).toBe(20);
   });
 
+  // Last in this block: it withdraws every key that signed the tokens held above.
+  it('takes a compromised signing key out of service on every replica at once, with no periodic re-read', async () => {
+    const credential = await client();
+    const held = await tokenFor(a, credential.clientId, credential.clientSecret);
+    expect(await isActive(b, held)).toBe(true);
+    let out = '';
+    const code = await runCli(
+      ['rotate-signing-key', '--compromised'],
+      { ...TEST_ENV, ...database.env, ...env },
+      { out: (text) => (out += text), err: () => undefined },
+    );
+    expect(code).toBe(0);
+    const newKid = (JSON.parse(out) as { kid: string }).kid;
+    // No letTimePass: the replicas learn of the rotation from its notification.
+    for (const t of [a, b]) {
+      expect(
+        await eventually(
+          async () =>
+            kidOf(await tokenFor(t, credential.clientId, credential.clientSecret)) === newKid,
+        ),
+      ).toBe(true);
+      expect((await jwks(t)).map((key) => key.kid)).toEqual([newKid]);
+      expect(await isActive(t, held)).toBe(false);
+    }
+    adminA = await a.adminToken();
+  });
+
+  it('listens again after losing its connection, and catches up with what it missed', async () => {
+    const credential = await client();
+    const listeners = `SELECT pid FROM pg_stat_activity
+                        WHERE datname = current_database() AND query = 'LISTEN agentidp_signing_keys'`;
+    expect(await a.dataSource.query(listeners)).toHaveLength(2);
+    // An administrator (or a failover) ends both replicas' listening sessions...
+    await a.dataSource.query(`SELECT pg_terminate_backend(pid) FROM (${listeners}) AS l`);
+    // ...and a compromised key is rotated before they are back.
+    let out = '';
+    const code = await runCli(
+      ['rotate-signing-key', '--compromised'],
+      { ...TEST_ENV, ...database.env, ...env },
+      { out: (text) => (out += text), err: () => undefined },
+    );
+    expect(code).toBe(0);
+    const newKid = (JSON.parse(out) as { kid: string }).kid;
+    for (const t of [a, b]) {
+      expect(
+        await eventually(
+          async () =>
+            kidOf(await tokenFor(t, credential.clientId, credential.clientSecret)) === newKid,
+          10_000,
+        ),
+      ).toBe(true);
+    }
+    expect(await eventually(async () => (await a.dataSource.query(listeners)).length === 2)).toBe(
+      true,
+    );
+    adminA = await a.adminToken();
+  });
+
   describe('in Vault mode, with one Vault for both replicas', () => {
     let vault: VaultTestServer;
     let va: TestApp;

@@ -13,3 +13,4 @@ export * from './dto';
 export * from './pagination';
 export * from './prepared-query';
 export * from './periodic-flush';
+export * from './postgres-listener';

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
+import { PostgresListener } from '@agentidp/common';
 import { AppConfig } from '@agentidp/config';
 import {
   createHash,
@@ -29,6 +30,11 @@ export interface PublicJwk {
 }
 
 const REFRESH_INTERVAL_MS = 30_000;
+/**
+ * Notified in the transaction that changes the key set, so every replica re-reads it as soon as
+ * the change commits (the periodic re-read remains, for notifications lost to a broken connection).
+ */
+const KEYS_CHANNEL = 'agentidp_signing_keys';
 /** How long resource servers and HTTP caches may keep the key set (the JWKS response's max-age). */
 const JWKS_MAX_AGE_SECONDS = 300;
 /**
@@ -47,7 +53,8 @@ const RETIREMENT_MARGIN_SECONDS = 300;
  * SIGNING_KEY_PUBLISH_AHEAD_SECONDS ago signs (a deployment's first keys sign at once, the oldest
  * first), so every replica signs with the same key and publishes it before anyone signs with it;
  * superseded keys stay published until every token they signed expired. Replicas re-read the set
- * periodically and whenever they meet a `kid` they do not know yet.
+ * when another one changes it (PostgreSQL `NOTIFY`), periodically, and whenever they meet a `kid`
+ * they do not know yet.
  */
 @Injectable()
 export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
@@ -57,6 +64,7 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   private lastRefresh = 0;
   private timer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
+  private listener?: PostgresListener;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -77,10 +85,20 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
       );
     }, REFRESH_INTERVAL_MS);
     this.timer.unref();
+    if (!this.config.embeddedDatabase) {
+      this.listener = new PostgresListener(
+        this.dataSource,
+        KEYS_CHANNEL,
+        () => void this.reloadAfterChange(),
+        this.logger,
+      );
+      await this.listener.start();
+    }
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.listener?.close();
   }
 
   currentSigner(): ActiveSigner {
@@ -106,9 +124,10 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
    *
    * `compromised`: for a leaked key. The new key signs at once (its `created_at` is set
    * SIGNING_KEY_PUBLISH_AHEAD_SECONDS back, so every replica's signer choice takes it on its next
-   * re-read, within 30 s) and every older key leaves the JWKS now: the tokens they signed stop
-   * verifying here at once, on other replicas within 30 s, at resource servers when their cached
-   * key set expires.
+   * re-read: at once on PostgreSQL, where the change is notified, within 30 s should the
+   * notification be lost) and every older key leaves the JWKS now: the tokens they signed stop
+   * verifying on every replica as it re-reads, at resource servers when their cached key set
+   * expires.
    */
   async rotate(options: { compromised?: boolean } = {}): Promise<string> {
     const compromised = options.compromised === true;
@@ -125,6 +144,17 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
       details: { compromised },
     });
     return kid;
+  }
+
+  /**
+   * A re-read that starts after the notified change committed: one already running may have read
+   * the rows before it.
+   */
+  private async reloadAfterChange(): Promise<void> {
+    await this.refreshing?.catch(() => undefined);
+    await this.refresh().catch((error: Error) =>
+      this.logger.warn(`Signing key refresh failed: ${error.message}`),
+    );
   }
 
   async refresh(): Promise<void> {
@@ -249,6 +279,8 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
         retiredAt: null,
         expiresAt: null,
       });
+      // Delivered when the transaction commits.
+      await manager.query('SELECT pg_notify($1, $2)', [KEYS_CHANNEL, kid]);
       this.logger.log(`Created signing key ${kid}`);
       return kid;
     });
