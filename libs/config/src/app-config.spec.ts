@@ -11,7 +11,7 @@ describe(AppConfig.name, () => {
     expect(config.token.ttlSeconds).toBe(3600);
     expect(config.secretStore).toBe('bcrypt');
     expect(config.vault).toBeUndefined();
-    expect(config.runtime.heapGrowthPercent).toBe(50);
+    expect(config.runtime.heapGrowthPercent).toBe(100);
   });
 
   it('treats empty values as unset', () => {

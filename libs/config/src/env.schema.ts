@@ -60,7 +60,7 @@ export const envSchema = z
     CORS_ORIGINS: optionalString,
     BODY_LIMIT_BYTES: int(65536, 1024, 10 * 1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: int(10000, 0, 600000),
-    HEAP_GROWTH_PERCENT: int(50, 0, 1000),
+    HEAP_GROWTH_PERCENT: int(100, 0, 1000),
 
     DATABASE_URL: url(['postgres:', 'postgresql:']),
     DATA_DIR: optionalString.transform((value) => value ?? './data'),
