@@ -1,3 +1,4 @@
+import { AuditService } from '@agentidp/audit';
 import { bootstrapCredentialId } from '@agentidp/credentials';
 import { createAgent, createCredential, requestToken } from './support/api';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -188,11 +189,12 @@ describe('Vault KV v2 secret storage', () => {
       'SELECT count(*) FROM credentials',
     );
 
+    let read: Awaited<ReturnType<typeof requestToken>>;
     await vault.stop();
     try {
       const started = Date.now();
       // Never used yet, so not in the verified-secret cache: the check needs Vault.
-      const read = await requestToken(t, credential.clientId, credential.clientSecret);
+      read = await requestToken(t, credential.clientId, credential.clientSecret);
       expect(read.status).toBe(500);
       expect(read.body).toMatchObject({ error: 'server_error', code: 'VAULT_READ_ERROR' });
       expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 1000);
@@ -215,9 +217,10 @@ describe('Vault KV v2 secret storage', () => {
       await vault.restart();
     }
 
+    let sealed: Awaited<ReturnType<typeof requestToken>>;
     vault.seal();
     try {
-      const sealed = await t.http
+      sealed = await t.http
         .post(`/api/v1/agents/${agent.id}/credentials/${credential.credentialId}/rotate`)
         .set('authorization', `Bearer ${admin}`);
       expect(sealed.status).toBe(500);
@@ -227,6 +230,24 @@ describe('Vault KV v2 secret storage', () => {
     }
     // Nothing was lost: the credential still works with its original secret.
     expect((await requestToken(t, credential.clientId, credential.clientSecret)).status).toBe(200);
+
+    // Each failure is audited as part of the request that met it (its id is in the answer).
+    await t.app.get(AuditService).flush();
+    const vaultErrors = await t.dataSource.query<{ request_id: string; details: object }[]>(
+      `SELECT request_id, details FROM audit_events
+        WHERE type = 'vault.error' AND target_id = $1 ORDER BY id`,
+      [credential.credentialId],
+    );
+    expect(vaultErrors).toEqual([
+      {
+        request_id: read.headers['x-request-id'],
+        details: expect.objectContaining({ operation: 'read', kind: 'unreachable' }) as object,
+      },
+      {
+        request_id: sealed.headers['x-request-id'],
+        details: expect.objectContaining({ operation: 'write', kind: 'sealed' }) as object,
+      },
+    ]);
   });
 
   it('bounds every request by VAULT_TIMEOUT_MS when Vault is slow', async () => {

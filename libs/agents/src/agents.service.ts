@@ -138,7 +138,7 @@ export class AgentsService {
   /** Removes the agent with every credential and every stored secret. */
   async delete(id: string, context?: RequestContext): Promise<void> {
     await this.load(id);
-    const removed = await this.credentials.deleteAllForAgent(id);
+    const removed = await this.credentials.deleteAllForAgent(id, context);
     await this.agents.delete({ id });
     this.audit.record({
       type: AuditEventType.AgentDeleted,

@@ -142,14 +142,14 @@ export class ClientAuthenticator extends PeriodicFlush {
     if (!hit) {
       let verified: boolean;
       try {
-        verified = await this.verifyOnce(binding, toRef(row), secret);
+        verified = await this.verifyOnce(binding, toRef(row), secret, context);
       } catch (error) {
         if (!(error instanceof SecretMissingError)) throw error;
         // The row changed under the request (deleted or rotated): answer for what is there now.
         if (first && (await this.rowChanged(row))) {
           return this.attempt(clientId, secret, context, false);
         }
-        throw this.secrets.lost(toRef(row));
+        throw this.secrets.lost(toRef(row), context);
       }
       if (!verified) return this.fail(agentId, 'wrong_secret', context);
       this.cache.remember(binding, secret);
@@ -209,7 +209,16 @@ export class ClientAuthenticator extends PeriodicFlush {
   }
 
   /** Concurrent cold requests with the same secret share one slow verification. */
-  private verifyOnce(binding: string, ref: SecretRef, secret: string): Promise<boolean> {
+  /**
+   * Concurrent requests presenting the same secret share one verification; a store failure is
+   * then reported with the first one's context.
+   */
+  private verifyOnce(
+    binding: string,
+    ref: SecretRef,
+    secret: string,
+    context: RequestContext | undefined,
+  ): Promise<boolean> {
     const key = `${binding}:${secret}`;
     const pending = this.inFlight.get(key);
     if (pending) return pending;
@@ -217,7 +226,7 @@ export class ClientAuthenticator extends PeriodicFlush {
       store: ref.vaultPath ? 'vault' : 'bcrypt',
     });
     const verification = this.secrets
-      .verify(ref, secret)
+      .verify(ref, secret, context)
       .then(
         (ok) => {
           timer({ result: ok ? 'match' : 'mismatch' });
@@ -239,7 +248,7 @@ export class ClientAuthenticator extends PeriodicFlush {
     context: RequestContext | undefined,
   ): Promise<void> {
     try {
-      const stored = await this.secrets.afterVerified(toRef(row), secret);
+      const stored = await this.secrets.afterVerified(toRef(row), secret, context);
       if (!stored) return;
       // Only the row that was verified moves: a concurrent rotation wins and the copy is dropped.
       const result = await this.dataSource.query<[unknown[], number]>(

@@ -1,7 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DomainException, ErrorCode, type RequestContext } from '@agentidp/common';
+import {
+  DomainException,
+  ErrorCode,
+  requestLogMessage,
+  type RequestContext,
+} from '@agentidp/common';
 import { randomInt, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager, type FindOptionsSelect } from 'typeorm';
 import { bootstrapCredentialId, generateClientSecret } from './client-secret';
@@ -72,7 +77,7 @@ export class CredentialsService {
     }
     const id = randomUUID();
     const secret = generateClientSecret(id);
-    const credential = await this.insertWithSecret({ id, agentId, expiresAt }, secret);
+    const credential = await this.insertWithSecret({ id, agentId, expiresAt }, secret, 1, context);
     this.audit.record({
       type: AuditEventType.CredentialCreated,
       outcome: AuditOutcome.Success,
@@ -148,7 +153,7 @@ export class CredentialsService {
     context?: RequestContext,
   ): Promise<CredentialWithSecretResponse> {
     const secret = generateClientSecret(credentialId);
-    const credential = await this.replaceSecret(agentId, credentialId, secret);
+    const credential = await this.replaceSecret(agentId, credentialId, secret, context);
     this.audit.record({
       type: AuditEventType.CredentialRotated,
       outcome: AuditOutcome.Success,
@@ -168,7 +173,7 @@ export class CredentialsService {
     await this.dataSource.transaction(async (manager) => {
       const current = await this.loadWithSecret(manager, credentialId, { lock: true });
       if (!current || current.agentId !== agentId) throw notFound();
-      await this.secrets.remove(toSecretRef(current));
+      await this.secrets.remove(toSecretRef(current), context);
       await manager.delete(Credential, { id: credentialId });
     });
     this.audit.record({
@@ -185,7 +190,7 @@ export class CredentialsService {
    * Removes every credential of an agent, each one atomically (secret, then row), so a store
    * failure halfway leaves only whole credentials behind and the call can simply be retried.
    */
-  async deleteAllForAgent(agentId: string): Promise<number> {
+  async deleteAllForAgent(agentId: string, context?: RequestContext): Promise<number> {
     const ids = (
       await this.dataSource.manager.find(Credential, { where: { agentId }, select: { id: true } })
     ).map((row) => row.id);
@@ -193,7 +198,7 @@ export class CredentialsService {
       await this.dataSource.transaction(async (manager) => {
         const current = await this.loadWithSecret(manager, id, { lock: true });
         if (!current) return;
-        await this.secrets.remove(toSecretRef(current));
+        await this.secrets.remove(toSecretRef(current), context);
         await manager.delete(Credential, { id });
       });
     }
@@ -204,9 +209,10 @@ export class CredentialsService {
     row: { id: string; agentId: string; expiresAt: Date | null },
     secret: string,
     secretVersion = 1,
+    context?: RequestContext,
   ): Promise<Credential> {
     const ref = { credentialId: row.id, agentId: row.agentId };
-    const stored = await this.secrets.store(ref, secret);
+    const stored = await this.secrets.store(ref, secret, context);
     const now = new Date();
     const credential = Object.assign(new Credential(), {
       ...row,
@@ -221,7 +227,7 @@ export class CredentialsService {
     try {
       await this.dataSource.manager.insert(Credential, credential);
     } catch (error) {
-      await this.discardQuietly(ref, stored);
+      await this.discardQuietly(ref, stored, context);
       if ((error as { code?: string }).code === '23503') throw agentNotFound();
       throw error;
     }
@@ -232,13 +238,14 @@ export class CredentialsService {
     agentId: string,
     credentialId: string,
     secret: string,
+    context?: RequestContext,
   ): Promise<Credential> {
     return this.dataSource.transaction(async (manager) => {
       // The row lock serialises rotations of one credential across replicas; the store writes the
       // new secret while it is held, so no concurrent rotation can lose one.
       const current = await this.loadWithSecret(manager, credentialId, { lock: true });
       if (!current || current.agentId !== agentId) throw notFound();
-      const stored = await this.secrets.replace(toSecretRef(current), secret);
+      const stored = await this.secrets.replace(toSecretRef(current), secret, context);
       const now = new Date();
       const changes: Partial<Credential> = {
         ...stored,
@@ -271,12 +278,16 @@ export class CredentialsService {
   private async discardQuietly(
     ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
     stored: StoredSecret,
+    context: RequestContext | undefined,
   ): Promise<void> {
     try {
-      await this.secrets.discard(ref, stored);
+      await this.secrets.discard(ref, stored, context);
     } catch (error) {
       this.logger.error(
-        `Could not discard the stored secret of credential ${ref.credentialId} after a failed insert: ${(error as Error).message}`,
+        requestLogMessage(
+          `Could not discard the stored secret of credential ${ref.credentialId} after a failed insert: ${(error as Error).message}`,
+          context?.requestId,
+        ),
       );
     }
   }

@@ -1,3 +1,5 @@
+import type { RequestContext } from '@agentidp/common';
+
 /** Where one credential's secret lives; what a strategy needs to verify, replace or remove it. */
 export interface SecretRef {
   credentialId: string;
@@ -30,7 +32,9 @@ export class SecretMissingError extends Error {
 /**
  * The secret store, chosen once by configuration (see `secretStrategyProvider`). New and rotated
  * secrets go where the strategy puts them; verification and removal follow what each row points
- * at, so credentials of both kinds keep working side by side.
+ * at, so credentials of both kinds keep working side by side. `context`, where given, is the
+ * request the call serves: a strategy that reports its own failures (audit events, log lines)
+ * ties them to it.
  */
 export abstract class SecretStrategy {
   abstract readonly kind: SecretStoreKind;
@@ -39,31 +43,41 @@ export abstract class SecretStrategy {
   abstract store(
     ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
     secret: string,
+    context?: RequestContext,
   ): Promise<StoredSecret>;
 
   /** Stores a rotated secret for an existing credential (its row is locked by the caller). */
-  abstract replace(current: SecretRef, secret: string): Promise<StoredSecret>;
+  abstract replace(
+    current: SecretRef,
+    secret: string,
+    context?: RequestContext,
+  ): Promise<StoredSecret>;
 
   /**
    * True when `presented` is the credential's current secret. Constant-time where it compares.
    * Throws {@link SecretMissingError} when the secret the row points at is gone from the store.
    */
-  abstract verify(current: SecretRef, presented: string): Promise<boolean>;
+  abstract verify(
+    current: SecretRef,
+    presented: string,
+    context?: RequestContext,
+  ): Promise<boolean>;
 
   /** Removes every stored copy of the secret, for good. */
-  abstract remove(current: SecretRef): Promise<void>;
+  abstract remove(current: SecretRef, context?: RequestContext): Promise<void>;
 
   /** Undoes a {@link store} whose row could not be saved, so no orphan secret is left behind. */
   abstract discard(
     ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
     stored: StoredSecret,
+    context?: RequestContext,
   ): Promise<void>;
 
   /**
    * The error for a {@link SecretMissingError} that no concurrent change explains: the row still
    * points at a secret the store lost. The strategy reports it (log, audit) in its own terms.
    */
-  lost(current: SecretRef): Error {
+  lost(current: SecretRef, _context?: RequestContext): Error {
     return new SecretMissingError(current.credentialId);
   }
 
@@ -71,7 +85,11 @@ export abstract class SecretStrategy {
    * Called after a successful verification; the Vault strategy uses it to move a bcrypt-backed
    * credential into Vault with the secret just presented. Returns the new storage, or null.
    */
-  async afterVerified(_current: SecretRef, _presented: string): Promise<StoredSecret | null> {
+  async afterVerified(
+    _current: SecretRef,
+    _presented: string,
+    _context?: RequestContext,
+  ): Promise<StoredSecret | null> {
     return null;
   }
 }

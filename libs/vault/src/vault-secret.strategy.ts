@@ -1,6 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
-import { DomainException, ErrorCode } from '@agentidp/common';
+import {
+  DomainException,
+  ErrorCode,
+  requestLogMessage,
+  type RequestContext,
+} from '@agentidp/common';
 import {
   BcryptSecretStrategy,
   SecretMissingError,
@@ -49,33 +54,38 @@ export class VaultSecretStrategy extends SecretStrategy {
   async store(
     ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
     secret: string,
+    context?: RequestContext,
   ): Promise<StoredSecret> {
     const path = VaultSecretStrategy.dataPath(this.vault.mount, ref.agentId, ref.credentialId);
     // cas 0: a new credential must not overwrite anything already there.
-    const version = await this.guard('write', ref.credentialId, () =>
+    const version = await this.guard('write', ref.credentialId, context, () =>
       this.vault.kvWrite(path, { [SECRET_FIELD]: secret }, 0),
     );
     return { secretHash: null, vaultPath: path, vaultVersion: version };
   }
 
-  async replace(current: SecretRef, secret: string): Promise<StoredSecret> {
+  async replace(
+    current: SecretRef,
+    secret: string,
+    context?: RequestContext,
+  ): Promise<StoredSecret> {
     // The caller holds the row lock, so writes to one path are already serialised; a new KV
     // version keeps the old one in Vault's history. A bcrypt-backed credential moves to Vault here.
     const path =
       current.vaultPath ??
       VaultSecretStrategy.dataPath(this.vault.mount, current.agentId, current.credentialId);
-    const version = await this.guard('write', current.credentialId, () =>
+    const version = await this.guard('write', current.credentialId, context, () =>
       this.vault.kvWrite(path, { [SECRET_FIELD]: secret }),
     );
     return { secretHash: null, vaultPath: path, vaultVersion: version };
   }
 
-  async verify(current: SecretRef, presented: string): Promise<boolean> {
+  async verify(current: SecretRef, presented: string, context?: RequestContext): Promise<boolean> {
     if (!current.vaultPath) return this.bcrypt.verify(current, presented);
     const path = current.vaultPath;
     // A missing version is no Vault failure yet: a concurrent delete or rotation explains it, and
     // only the caller, re-reading the row, can tell (see ClientAuthenticator).
-    const stored = await this.guard('read', current.credentialId, () =>
+    const stored = await this.guard('read', current.credentialId, context, () =>
       this.vault.kvRead(path, current.vaultVersion ?? undefined).catch((error: unknown) => {
         if (error instanceof VaultError && error.kind === 'not_found') {
           throw new SecretMissingError(current.credentialId);
@@ -88,20 +98,26 @@ export class VaultSecretStrategy extends SecretStrategy {
     return constantTimeEquals(value, presented);
   }
 
-  async remove(current: SecretRef): Promise<void> {
+  async remove(current: SecretRef, context?: RequestContext): Promise<void> {
     if (!current.vaultPath) return;
     const metadata = VaultSecretStrategy.metadataPath(current.vaultPath);
-    await this.guard('write', current.credentialId, () => this.vault.kvDestroyAll(metadata));
+    await this.guard('write', current.credentialId, context, () =>
+      this.vault.kvDestroyAll(metadata),
+    );
   }
 
   async discard(
     ref: Pick<SecretRef, 'credentialId' | 'agentId'>,
     stored: StoredSecret,
+    context?: RequestContext,
   ): Promise<void> {
     if (!stored.vaultPath) return;
     await this.vault.kvDestroyAll(VaultSecretStrategy.metadataPath(stored.vaultPath));
     this.logger.warn(
-      `Removed the Vault secret of credential ${ref.credentialId}: its row could not be saved`,
+      requestLogMessage(
+        `Removed the Vault secret of credential ${ref.credentialId}: its row could not be saved`,
+        context?.requestId,
+      ),
     );
   }
 
@@ -113,6 +129,7 @@ export class VaultSecretStrategy extends SecretStrategy {
   override async afterVerified(
     current: SecretRef,
     presented: string,
+    context?: RequestContext,
   ): Promise<StoredSecret | null> {
     if (!this.options.migrateOnUse || current.vaultPath) return null;
     const path = VaultSecretStrategy.dataPath(
@@ -128,26 +145,27 @@ export class VaultSecretStrategy extends SecretStrategy {
       // Not a Vault failure: the credential stays on bcrypt and works.
       if (error instanceof VaultError && error.kind === 'rejected') return null;
       throw error instanceof VaultError
-        ? this.failure('write', current.credentialId, error)
+        ? this.failure('write', current.credentialId, error, context)
         : error;
     }
     return { secretHash: null, vaultPath: path, vaultVersion: version };
   }
 
   /** The version the row records is gone from Vault, and no rotation or deletion explains it. */
-  override lost(current: SecretRef): DomainException {
-    return this.failure('read', current.credentialId, new VaultError('not_found', 'read'));
+  override lost(current: SecretRef, context?: RequestContext): DomainException {
+    return this.failure('read', current.credentialId, new VaultError('not_found', 'read'), context);
   }
 
   private async guard<T>(
     operation: 'read' | 'write',
     credentialId: string,
+    context: RequestContext | undefined,
     call: () => Promise<T>,
   ): Promise<T> {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof VaultError) throw this.failure(operation, credentialId, error);
+      if (error instanceof VaultError) throw this.failure(operation, credentialId, error, context);
       throw error;
     }
   }
@@ -156,14 +174,18 @@ export class VaultSecretStrategy extends SecretStrategy {
     operation: 'read' | 'write',
     credentialId: string,
     error: VaultError,
+    context: RequestContext | undefined,
   ): DomainException {
-    this.logger.warn(`${error.message} for credential ${credentialId}`);
+    this.logger.warn(
+      requestLogMessage(`${error.message} for credential ${credentialId}`, context?.requestId),
+    );
     this.audit.record({
       type: AuditEventType.VaultError,
       outcome: AuditOutcome.Failure,
       targetType: 'credential',
       targetId: credentialId,
       details: { operation: error.operation, kind: error.kind, status: error.status ?? null },
+      context,
     });
     return operation === 'read'
       ? new DomainException(
