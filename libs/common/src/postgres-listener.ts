@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
-import { Client, type Pool } from 'pg';
+import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
+import { postgresPool } from './prepared-query';
 
 const MAX_RETRY_DELAY_MS = 30_000;
 
@@ -40,7 +41,8 @@ export class PostgresListener {
   }
 
   private async connect(): Promise<void> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    const pool = postgresPool(this.dataSource);
+    if (!pool) throw new Error('The database is not connected');
     const client = new Client({ ...pool.options, keepAlive: true });
     let lost = false;
     const onLost = (error?: Error) => {

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { postgresPool } from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
-import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 
 /** Connection pool use, read at scrape time. */
@@ -13,7 +13,7 @@ export class DatabaseMetrics implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const pool = () => (this.dataSource.driver as unknown as { master?: Pool }).master;
+    const pool = () => postgresPool(this.dataSource);
     const help = 'PostgreSQL pool connections by state';
     this.metrics.gauge('agentidp_db_pool_connections', help, () => pool()?.totalCount, {
       state: 'total',
