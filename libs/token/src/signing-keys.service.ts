@@ -80,16 +80,14 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
       await this.refresh();
     }
     this.timer = setInterval(() => {
-      this.refresh().catch((error: Error) =>
-        this.logger.warn(`Signing key refresh failed: ${error.message}`),
-      );
+      this.refresh().catch(this.refreshFailed);
     }, REFRESH_INTERVAL_MS);
     this.timer.unref();
     if (!this.config.embeddedDatabase) {
       this.listener = new PostgresListener(
         this.dataSource,
         KEYS_CHANNEL,
-        () => void this.reloadAfterChange(),
+        () => void this.reloadAfterChange().catch(this.refreshFailed),
         this.logger,
       );
       await this.listener.start();
@@ -132,10 +130,9 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   async rotate(options: { compromised?: boolean } = {}): Promise<string> {
     const compromised = options.compromised === true;
     const kid = await this.createKey({ onlyIfNone: false, withdrawOthers: compromised });
-    // A re-read already running saw the rows before this rotation: let it finish, then read again,
-    // so it cannot put a withdrawn key back afterwards.
-    await this.refreshing?.catch(() => undefined);
-    await this.refresh();
+    // A re-read already running saw the rows before this rotation: it cannot put a withdrawn key
+    // back afterwards.
+    await this.reloadAfterChange();
     this.audit.record({
       type: AuditEventType.SigningKeyRotated,
       outcome: AuditOutcome.Success,
@@ -147,15 +144,17 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * A re-read that starts after the notified change committed: one already running may have read
-   * the rows before it.
+   * A re-read that starts after a change committed: one already running may have read the rows
+   * before it, so it is let finish and the set read again.
    */
   private async reloadAfterChange(): Promise<void> {
     await this.refreshing?.catch(() => undefined);
-    await this.refresh().catch((error: Error) =>
-      this.logger.warn(`Signing key refresh failed: ${error.message}`),
-    );
+    await this.refresh();
   }
+
+  private readonly refreshFailed = (error: Error): void => {
+    this.logger.warn(`Signing key refresh failed: ${error.message}`);
+  };
 
   async refresh(): Promise<void> {
     if (this.refreshing) return this.refreshing;
