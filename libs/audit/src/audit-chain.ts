@@ -51,16 +51,19 @@ export function chainHash(prevHash: string, event: ChainedFields): string {
 /**
  * The canonical JSON of the array `[id, occurredAt (ISO 8601), type, outcome, actorAgentId,
  * targetType, targetId, requestId, clientIp, details]`, written out field by field (the same bytes
- * `canonicalJson` gives that array). The writer stores this same text, so each event is serialised
- * once.
+ * `canonicalJson` gives that array). `detailsJson`, when given, is `canonicalJson(event.details)`
+ * already computed: the writer stores that same text in the row.
  */
-export function chainContent(event: ChainedFields): string {
+export function chainContent(
+  event: ChainedFields,
+  detailsJson: string = canonicalJson(event.details),
+): string {
   return (
     `[${JSON.stringify(event.id)},"${event.occurredAt.toISOString()}",${JSON.stringify(event.type)},` +
     `${JSON.stringify(event.outcome)},${JSON.stringify(event.actorAgentId)},` +
     `${JSON.stringify(event.targetType)},${JSON.stringify(event.targetId)},` +
     `${JSON.stringify(event.requestId)},${JSON.stringify(event.clientIp)},` +
-    `${canonicalJson(event.details)}]`
+    `${detailsJson}]`
   );
 }
 

@@ -1,4 +1,4 @@
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
 
 /** TypeORM's own `pg` pool; undefined until the data source is initialised. */
@@ -21,4 +21,32 @@ export async function preparedQuery<T extends QueryResultRow>(
   if (!pool) throw new Error('The database is not connected');
   const result = await pool.query<T>({ name, text, values });
   return result.rows;
+}
+
+/**
+ * Runs `work` in one transaction on a connection of TypeORM's own pool, handing it the `pg` client
+ * so that named prepared statements can run inside the transaction. A connection that cannot even
+ * roll back is destroyed rather than returned to the pool.
+ */
+export async function inPostgresTransaction<T>(
+  dataSource: DataSource,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  const pool = postgresPool(dataSource);
+  if (!pool) throw new Error('The database is not connected');
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
