@@ -6,6 +6,7 @@ import { AddCredentialsVaultPath1700000000005 } from './005-add-credentials-vaul
 import { AddCredentialsVaultVersion1700000000006 } from './006-add-credentials-vault-version';
 import { CreateAbuseCounters1700000000007 } from './007-create-abuse-counters';
 import { AddAgentsTokenGeneration1700000000008 } from './008-add-agents-token-generation';
+import { AddAgentsAuthFailuresUntil1700000000009 } from './009-add-agents-auth-failures-until';
 
 /** Every migration, in order. Listed explicitly: globs break in bundled builds. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   AddCredentialsVaultVersion1700000000006,
   CreateAbuseCounters1700000000007,
   AddAgentsTokenGeneration1700000000008,
+  AddAgentsAuthFailuresUntil1700000000009,
 ];

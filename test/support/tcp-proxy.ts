@@ -29,9 +29,9 @@ export class TcpProxy {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
 
-  /** Accepts connections again, on the same port. */
+  /** Accepts connections again, on the same port (nothing to do while it does). */
   async restore(): Promise<void> {
-    await this.listen();
+    if (!this.server) await this.listen();
   }
 
   private listen(): Promise<void> {

@@ -73,10 +73,11 @@ describe(ClientLockoutService.name, () => {
     return new ClientLockoutService(store, config, audit as unknown as AuditService);
   }
 
+  /** The lockout each failure answered (see `RecordedFailure.lockedForSeconds`). */
   async function fail(service: ClientLockoutService, times: number): Promise<number[]> {
     const results: number[] = [];
     for (let index = 0; index < times; index += 1) {
-      results.push(await service.recordFailure(CLIENT_ID));
+      results.push((await service.recordFailure(CLIENT_ID)).lockedForSeconds);
     }
     return results;
   }
@@ -97,7 +98,10 @@ describe(ClientLockoutService.name, () => {
     await fail(service, 2);
     store.advance(100);
 
-    await expect(service.recordFailure(CLIENT_ID)).resolves.toBe(900);
+    await expect(service.recordFailure(CLIENT_ID)).resolves.toEqual({
+      lockedForSeconds: 900,
+      wasLockedOut: false,
+    });
     await expect(service.status(CLIENT_ID)).resolves.toEqual({
       lockedForSeconds: 900,
       failures: 3,
@@ -117,11 +121,14 @@ describe(ClientLockoutService.name, () => {
     await expect(service.status(CLIENT_ID)).resolves.toEqual({ lockedForSeconds: 0, failures: 0 });
   });
 
-  it('answers the time left to a failure during the lockout', async () => {
+  it('answers the time left to a failure during the lockout, and that it was locked out already', async () => {
     const service = lockout(2, 60);
     await fail(service, 2);
     store.advance(20);
-    await expect(service.recordFailure(CLIENT_ID)).resolves.toBe(40);
+    await expect(service.recordFailure(CLIENT_ID)).resolves.toEqual({
+      lockedForSeconds: 40,
+      wasLockedOut: true,
+    });
     await expect(service.status(CLIENT_ID)).resolves.toEqual({ lockedForSeconds: 40, failures: 3 });
   });
 
@@ -192,13 +199,17 @@ describe(ClientLockoutService.name, () => {
     });
   });
 
-  it('is enabled with a limit', () => {
+  it('is enabled with a limit, and tells how long a failure stays counted', () => {
     expect(lockout(1).enabled).toBe(true);
+    expect(lockout(1, 120).windowSeconds).toBe(120);
   });
 
   it('locks out on the first failure with a limit of 1', async () => {
     const service = lockout(1, 30);
-    await expect(service.recordFailure(CLIENT_ID)).resolves.toBe(30);
+    await expect(service.recordFailure(CLIENT_ID)).resolves.toEqual({
+      lockedForSeconds: 30,
+      wasLockedOut: false,
+    });
     await expect(service.status(CLIENT_ID)).resolves.toEqual({ lockedForSeconds: 30, failures: 1 });
   });
 });

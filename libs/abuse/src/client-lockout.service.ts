@@ -3,11 +3,17 @@ import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { AppConfig } from '@agentidp/config';
 import type { RequestContext } from '@agentidp/common';
 import { AbuseStore } from './abuse-store';
-import { PostgresAbuseStore } from './postgres-abuse.store';
 
 /** The counter key of a client's failed authentications. */
 export const lockoutKey = (clientId: string) => `lockout:${clientId.toLowerCase().slice(0, 64)}`;
 const key = lockoutKey;
+
+export interface RecordedFailure {
+  /** Seconds the client is locked out from now (0 if not). */
+  lockedForSeconds: number;
+  /** The client was locked out before this failure. */
+  wasLockedOut: boolean;
+}
 
 /**
  * Locks a client out after LOCKOUT_MAX_FAILURES failed authentications within
@@ -26,22 +32,9 @@ export class ClientLockoutService {
     return this.config.abuse.lockoutMaxFailures > 0;
   }
 
-  /**
-   * True when the counters live in PostgreSQL's `abuse_counters`: the token endpoint then reads the
-   * lockout in the same query as the credential, saving a round trip on the hot path.
-   */
-  get readableInDatabase(): boolean {
-    return this.enabled && this.store instanceof PostgresAbuseStore;
-  }
-
-  /** Interprets a counter row read elsewhere (see {@link readableInDatabase}). */
-  interpret(
-    failures: number | null,
-    retryAfterSeconds: number | null,
-  ): { lockedForSeconds: number; failures: number } {
-    if (!failures) return { lockedForSeconds: 0, failures: 0 };
-    const locked = failures >= this.config.abuse.lockoutMaxFailures;
-    return { lockedForSeconds: locked ? Math.max(1, retryAfterSeconds ?? 1) : 0, failures };
+  /** Seconds a failure stays counted: a lockout can only start or last within this long of one. */
+  get windowSeconds(): number {
+    return this.config.abuse.lockoutWindowSeconds;
   }
 
   /** Seconds the client remains locked out (0 if not), and the failures counted so far. */
@@ -53,13 +46,18 @@ export class ClientLockoutService {
     return { lockedForSeconds: locked ? current.retryAfterSeconds : 0, failures: current.count };
   }
 
-  /** Counts a failure; returns the lockout in seconds when this failure triggered or extended one. */
-  async recordFailure(clientId: string, context?: RequestContext): Promise<number> {
-    if (!this.enabled) return 0;
+  /**
+   * Counts a failure. Answers the lockout in seconds when this failure started or extended one, and
+   * whether the client was locked out already (a caller that did not read {@link status} first
+   * refuses it as locked out).
+   */
+  async recordFailure(clientId: string, context?: RequestContext): Promise<RecordedFailure> {
+    if (!this.enabled) return { lockedForSeconds: 0, wasLockedOut: false };
+    const max = this.config.abuse.lockoutMaxFailures;
     const window = this.config.abuse.lockoutWindowSeconds;
     const result = await this.store.increment(key(clientId), window);
-    if (result.count < this.config.abuse.lockoutMaxFailures) return 0;
-    if (result.count === this.config.abuse.lockoutMaxFailures) {
+    if (result.count < max) return { lockedForSeconds: 0, wasLockedOut: false };
+    if (result.count === max) {
       // The lockout lasts a full window from the failure that triggered it.
       await this.store.extend(key(clientId), window);
       this.audit.record({
@@ -70,9 +68,9 @@ export class ClientLockoutService {
         details: { failures: result.count, lockoutSeconds: window },
         context,
       });
-      return window;
+      return { lockedForSeconds: window, wasLockedOut: false };
     }
-    return result.retryAfterSeconds;
+    return { lockedForSeconds: result.retryAfterSeconds, wasLockedOut: true };
   }
 
   /** A success forgets earlier failures; callers only call it when some were counted. */

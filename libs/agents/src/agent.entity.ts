@@ -40,6 +40,13 @@ export class Agent {
   @Column({ name: 'token_generation', type: 'integer', default: 0 })
   tokenGeneration: number;
 
+  /**
+   * Until when a failed client authentication of the agent may still count towards a lockout: the
+   * token endpoint reads the lockout counter only before then. Internal; never part of the API.
+   */
+  @Column({ name: 'auth_failures_until', type: 'timestamptz', nullable: true, select: false })
+  authFailuresUntil?: Date | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 

@@ -25,8 +25,9 @@ export async function preparedQuery<T extends QueryResultRow>(
 
 /**
  * Runs `work` in one transaction on a connection of TypeORM's own pool, handing it the `pg` client
- * so that named prepared statements can run inside the transaction. A connection that cannot even
- * roll back is destroyed rather than returned to the pool.
+ * so that named prepared statements can run inside the transaction. A connection that breaks
+ * meanwhile (its error fails the statement in flight) or cannot even roll back is destroyed rather
+ * than returned to the pool.
  */
 export async function inPostgresTransaction<T>(
   dataSource: DataSource,
@@ -36,17 +37,25 @@ export async function inPostgresTransaction<T>(
   if (!pool) throw new Error('The database is not connected');
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client's connection error is emitted on it: unheard, it would crash the process.
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    });
+    if (!broken) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+    }
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

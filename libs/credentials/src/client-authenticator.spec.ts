@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type ClientLockoutService } from '@agentidp/abuse';
+import { type ClientLockoutService, type RecordedFailure } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, type AuditRecord, type AuditService } from '@agentidp/audit';
 import { AppConfig } from '@agentidp/config';
 import { Metrics } from '@agentidp/metrics';
@@ -24,9 +24,14 @@ interface QueryCall {
   params: unknown[];
 }
 
-/** `DataSource.query` over an in-memory credentials table; records every statement. */
+type AgentRow = Pick<AuthRow, 'agent_id' | 'agent_status' | 'token_generation' | 'allowed_scopes'>;
+
+/** `DataSource.query` over in-memory agents and credentials tables; records every statement. */
 class FakeDataSource {
+  readonly agents = new Map<string, AgentRow>();
   readonly rows = new Map<string, AuthRow>();
+  /** `auth_failures_until` by agent, in epoch milliseconds. */
+  readonly failuresUntil = new Map<string, number>();
   readonly calls: QueryCall[] = [];
   /** Rows the migration UPDATE reports as changed. */
   migrationAffected = 1;
@@ -41,9 +46,34 @@ class FakeDataSource {
 
   async query(sql: string, params: unknown[] = []): Promise<unknown> {
     this.calls.push({ sql, params });
-    if (/FROM credentials c/.test(sql)) {
-      const row = this.rows.get(params[0] as string);
-      return row ? [{ ...row }] : [];
+    if (/FROM agents a/.test(sql)) {
+      const [credentialId, agentId] = params as [string, string];
+      const agent = this.agents.get(agentId);
+      if (!agent) return [];
+      const credential = this.rows.get(credentialId);
+      const failuresRecent = (this.failuresUntil.get(agentId) ?? 0) > Date.now();
+      if (credential?.agent_id === agentId) {
+        return [{ ...credential, ...agent, failures_recent: failuresRecent }];
+      }
+      return [
+        {
+          id: null,
+          secret_hash: null,
+          secret_version: null,
+          vault_path: null,
+          vault_version: null,
+          expires_at: null,
+          ...agent,
+          failures_recent: failuresRecent,
+        },
+      ];
+    }
+    if (/SET auth_failures_until/.test(sql)) {
+      const [agentId, seconds] = params as [string, number];
+      if (!this.agents.has(agentId)) return [[], 0];
+      const until = Date.now() + seconds * 1000;
+      this.failuresUntil.set(agentId, Math.max(this.failuresUntil.get(agentId) ?? 0, until));
+      return [[], 1];
     }
     if (/SET secret_hash = NULL/.test(sql)) return [[], this.migrationAffected];
     if (/SET last_used_at/.test(sql)) return [[], 1];
@@ -51,7 +81,11 @@ class FakeDataSource {
   }
 
   lookups(): QueryCall[] {
-    return this.calls.filter((call) => /FROM credentials c/.test(call.sql));
+    return this.calls.filter((call) => /FROM agents a/.test(call.sql));
+  }
+
+  failureMarks(): QueryCall[] {
+    return this.calls.filter((call) => /SET auth_failures_until/.test(call.sql));
   }
 
   migrations(): QueryCall[] {
@@ -122,26 +156,33 @@ class FakeSecretStrategy extends SecretStrategy {
 
 class FakeLockout implements Pick<
   ClientLockoutService,
-  'status' | 'recordFailure' | 'recordSuccess'
+  'enabled' | 'windowSeconds' | 'status' | 'recordFailure' | 'recordSuccess'
 > {
+  readonly enabled = true;
+  readonly windowSeconds = 900;
   readonly failures = new Map<string, number>();
   readonly lockedFor = new Map<string, number>();
+  readonly statusCalls: string[] = [];
   readonly failureCalls: string[] = [];
   readonly successCalls: string[] = [];
-  /** What `recordFailure` answers (the lockout that failure started, if any). */
+  /** What `recordFailure` answers as the lockout that failure started, if any. */
   lockoutOnFailure = 0;
 
   async status(clientId: string): Promise<{ lockedForSeconds: number; failures: number }> {
+    this.statusCalls.push(clientId);
     return {
       lockedForSeconds: this.lockedFor.get(clientId) ?? 0,
       failures: this.failures.get(clientId) ?? 0,
     };
   }
 
-  async recordFailure(clientId: string): Promise<number> {
+  async recordFailure(clientId: string): Promise<RecordedFailure> {
     this.failureCalls.push(clientId);
     this.failures.set(clientId, (this.failures.get(clientId) ?? 0) + 1);
-    return this.lockoutOnFailure;
+    const lockedFor = this.lockedFor.get(clientId) ?? 0;
+    return lockedFor > 0
+      ? { lockedForSeconds: lockedFor, wasLockedOut: true }
+      : { lockedForSeconds: this.lockoutOnFailure, wasLockedOut: false };
   }
 
   async recordSuccess(clientId: string): Promise<void> {
@@ -188,6 +229,12 @@ describe(ClientAuthenticator.name, () => {
       ...overrides,
     };
     database.rows.set(row.id, row);
+    database.agents.set(row.agent_id, {
+      agent_id: row.agent_id,
+      agent_status: row.agent_status,
+      token_generation: row.token_generation,
+      allowed_scopes: row.allowed_scopes,
+    });
     return row;
   }
 
@@ -237,8 +284,10 @@ describe(ClientAuthenticator.name, () => {
       },
     });
     expect(database.lookups()).toEqual([
-      { sql: expect.any(String) as string, params: [credentialId] },
+      { sql: expect.any(String) as string, params: [credentialId, agentId] },
     ]);
+    // No recent failure: the lockout counter is not read.
+    expect(lockout.statusCalls).toEqual([]);
     expect(strategy.verifyCalls).toHaveLength(1);
     expect(strategy.verifyCalls[0].ref).toEqual<SecretRef>({
       credentialId,
@@ -271,7 +320,7 @@ describe(ClientAuthenticator.name, () => {
     const result = await authenticator.authenticate(agentId, operatorSecret);
 
     expect(result.ok).toBe(true);
-    expect(database.lookups().map((call) => call.params)).toEqual([[credentialId]]);
+    expect(database.lookups().map((call) => call.params)).toEqual([[credentialId, agentId]]);
   });
 
   it.each([
@@ -285,22 +334,38 @@ describe(ClientAuthenticator.name, () => {
     expect(strategy.verifyCalls).toEqual([]);
   });
 
-  it('refuses an unknown credential without calling the strategy', async () => {
+  it('refuses an unknown client without calling the strategy, counting the failure', async () => {
     const result = await authenticator.authenticate(agentId, secret);
 
     expect(result).toEqual({ ok: false, reason: 'unknown_client', lockedForSeconds: 0 });
     expect(strategy.verifyCalls).toEqual([]);
     expect(lockout.failureCalls).toEqual([agentId]);
+    expect(database.failureMarks()).toEqual([]);
+  });
+
+  it('answers an unknown client id locked out by its earlier failures as locked out', async () => {
+    lockout.lockedFor.set(agentId, 300);
+
+    const result = await authenticator.authenticate(agentId, secret);
+
+    expect(result).toEqual({ ok: false, reason: 'locked_out', lockedForSeconds: 300 });
   });
 
   it("refuses another agent's credential without calling the strategy", async () => {
     addCredential({ agent_id: randomUUID() });
+    database.agents.set(agentId, {
+      agent_id: agentId,
+      agent_status: 'active',
+      token_generation: 0,
+      allowed_scopes: [],
+    });
 
     const result = await authenticator.authenticate(agentId, secret);
 
     expect(result).toMatchObject({ ok: false, reason: 'unknown_client' });
     expect(strategy.verifyCalls).toEqual([]);
     expect(lockout.failureCalls).toEqual([agentId]);
+    expect(database.failureMarks().map((call) => call.params)).toEqual([[agentId, 900]]);
   });
 
   it('refuses an expired credential without calling the strategy', async () => {
@@ -321,6 +386,7 @@ describe(ClientAuthenticator.name, () => {
 
   it('refuses a locked-out client with the right secret before any secret check', async () => {
     addCredential();
+    database.failuresUntil.set(agentId, Date.now() + 600_000);
     lockout.lockedFor.set(agentId, 600);
 
     const result = await authenticator.authenticate(agentId, secret);
@@ -335,11 +401,45 @@ describe(ClientAuthenticator.name, () => {
   it('refuses a locked-out client even when its secret is warm in the cache', async () => {
     addCredential();
     expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+    database.failuresUntil.set(agentId, Date.now() + 120_000);
     lockout.lockedFor.set(agentId, 120);
 
     const result = await authenticator.authenticate(agentId, secret);
 
     expect(result).toEqual({ ok: false, reason: 'locked_out', lockedForSeconds: 120 });
+  });
+
+  it('marks the agent before counting a failure, so that every request then reads its counter', async () => {
+    addCredential();
+    const order: string[] = [];
+    const query = database.query.bind(database);
+    jest.spyOn(database, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      if (/SET auth_failures_until/.test(sql)) order.push('mark');
+      return query(sql, params);
+    });
+    const record = lockout.recordFailure.bind(lockout);
+    jest.spyOn(lockout, 'recordFailure').mockImplementation(async (clientId: string) => {
+      order.push('count');
+      return record(clientId);
+    });
+
+    await authenticator.authenticate(agentId, generateClientSecret(credentialId));
+    expect(order).toEqual(['mark', 'count']);
+    expect(lockout.statusCalls).toEqual([]);
+
+    // The next request reads the counter (here: one failure, not locked) and a success clears it.
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+    expect(lockout.statusCalls).toEqual([agentId]);
+    expect(lockout.successCalls).toEqual([agentId]);
+  });
+
+  it('reads no counter once the failure window of the last failure has passed', async () => {
+    addCredential();
+    database.failuresUntil.set(agentId, Date.now() - 1);
+    lockout.lockedFor.set(agentId, 60);
+
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
+    expect(lockout.statusCalls).toEqual([]);
   });
 
   it('does not call the strategy again for a warm secret', async () => {

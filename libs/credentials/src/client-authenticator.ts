@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { ClientLockoutService, lockoutKey } from '@agentidp/abuse';
+import { ClientLockoutService } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import {
   isUuid,
@@ -35,7 +35,7 @@ export type AuthenticationResult =
     }
   | { ok: false; reason: 'locked_out'; lockedForSeconds: number };
 
-/** The row the hot-path lookup returns: a credential joined to its agent. */
+/** A credential joined to its agent: what checking the secret and issuing a token need. */
 export interface AuthRow {
   id: string;
   agent_id: string;
@@ -49,25 +49,37 @@ export interface AuthRow {
   allowed_scopes: string[];
 }
 
-/** One indexed lookup by primary key: the credential named by the secret, joined to its agent. */
-const LOOKUP_SQL = `
-  SELECT c.id, c.agent_id, c.secret_hash, c.secret_version, c.vault_path, c.vault_version,
-         c.expires_at, a.status AS agent_status, a.token_generation, a.allowed_scopes
-    FROM credentials c
-    JOIN agents a ON a.id = c.agent_id
-   WHERE c.id = $1`;
+type AgentColumns = 'agent_id' | 'agent_status' | 'token_generation' | 'allowed_scopes';
 
 /**
- * The same, with the client's lockout counter, in one row whether or not the credential exists: an
- * unknown client is locked out like a known one without a second query.
+ * What the hot-path lookup returns for an existing agent: the credential the secret names, or
+ * nulls when the agent has no such credential; and whether its lockout counter must be read.
  */
-const LOOKUP_WITH_LOCKOUT_SQL = `
-  SELECT c.id, c.agent_id, c.secret_hash, c.secret_version, c.vault_path, c.vault_version,
+export type LookupRow = (
+  | AuthRow
+  | (Pick<AuthRow, AgentColumns> & { [column in Exclude<keyof AuthRow, AgentColumns>]: null })
+) & { failures_recent: boolean };
+
+/**
+ * One indexed lookup of the agent by primary key, with the credential named by the secret (also by
+ * primary key) when it is this agent's. No row: no such agent.
+ */
+const LOOKUP_SQL = `
+  SELECT c.id, a.id AS agent_id, c.secret_hash, c.secret_version, c.vault_path, c.vault_version,
          c.expires_at, a.status AS agent_status, a.token_generation, a.allowed_scopes,
-         l.count AS failures, CEIL(EXTRACT(EPOCH FROM (l.window_ends_at - now())))::int AS lock_retry
-    FROM (VALUES (1)) AS one (x)
-    LEFT JOIN (credentials c JOIN agents a ON a.id = c.agent_id) ON c.id = $1
-    LEFT JOIN abuse_counters l ON l.key = $2 AND l.window_ends_at > now()`;
+         COALESCE(a.auth_failures_until > now(), false) AS failures_recent
+    FROM agents a
+    LEFT JOIN credentials c ON c.id = $1 AND c.agent_id = a.id
+   WHERE a.id = $2`;
+
+/**
+ * Before a failure is counted: the agent's counter is read by every request until a full window
+ * from now (kept if later: a lockout started under a longer window lasts it out).
+ */
+const MARK_FAILURE_SQL = `
+  UPDATE agents
+     SET auth_failures_until = GREATEST(auth_failures_until, now() + make_interval(secs => $2))
+   WHERE id = $1`;
 
 const LAST_USED_INTERVAL_MS = 60_000;
 const LAST_USED_FLUSH_MS = 1_000;
@@ -117,23 +129,24 @@ export class ClientAuthenticator extends PeriodicFlush {
     }
     const agentId = clientId.toLowerCase();
     const credentialId = credentialIdFromSecret(secret) ?? bootstrapCredentialId(agentId);
-    // The lockout is read with the credential (one query) when its counters live in PostgreSQL,
-    // beside it otherwise; either way a locked-out client costs no secret check.
-    const [rows, lockout] = this.lockout.readableInDatabase
-      ? await this.lookupWithLockout(credentialId, agentId)
-      : await Promise.all([
-          preparedQuery<AuthRow>(this.dataSource, 'agentidp_auth_lookup', LOOKUP_SQL, [
-            credentialId,
-          ]),
-          this.lockout.status(agentId),
-        ]);
-    if (lockout.lockedForSeconds > 0) {
-      return { ok: false, reason: 'locked_out', lockedForSeconds: lockout.lockedForSeconds };
+    const found = await this.lookup(credentialId, agentId);
+    // No such agent: its failures are counted all the same, so that the answers (and the lockout)
+    // are those a known client gets.
+    if (!found) return this.fail(agentId, 'unknown_client', context, false);
+    // The lockout counter is read only after a recent failure; a locked-out client costs no
+    // secret check.
+    let failures = 0;
+    if (found.failures_recent) {
+      const lockout = await this.lockout.status(agentId);
+      if (lockout.lockedForSeconds > 0) {
+        return { ok: false, reason: 'locked_out', lockedForSeconds: lockout.lockedForSeconds };
+      }
+      failures = lockout.failures;
     }
-    const row = rows[0];
-    if (!row || row.agent_id !== agentId) return this.fail(agentId, 'unknown_client', context);
+    if (found.id === null) return this.fail(agentId, 'unknown_client', context, true);
+    const row: AuthRow = found;
     if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
-      return this.fail(agentId, 'expired_credential', context);
+      return this.fail(agentId, 'expired_credential', context, true);
     }
 
     const binding = VerifiedSecretCache.binding(row.id, row.secret_version, row.vault_version);
@@ -151,12 +164,12 @@ export class ClientAuthenticator extends PeriodicFlush {
         }
         throw this.secrets.lost(toRef(row), context);
       }
-      if (!verified) return this.fail(agentId, 'wrong_secret', context);
+      if (!verified) return this.fail(agentId, 'wrong_secret', context, true);
       this.cache.remember(binding, secret);
       await this.migrateIfWanted(row, secret, context);
     }
 
-    if (lockout.failures > 0) await this.lockout.recordSuccess(agentId);
+    if (failures > 0) await this.lockout.recordSuccess(agentId);
     this.touchLastUsed(row.id);
     return {
       ok: true,
@@ -171,44 +184,46 @@ export class ClientAuthenticator extends PeriodicFlush {
     };
   }
 
-  private async lookupWithLockout(
-    credentialId: string,
-    agentId: string,
-  ): Promise<[AuthRow[], { lockedForSeconds: number; failures: number }]> {
-    const [row] = await preparedQuery<
-      (AuthRow | { [column in keyof AuthRow]: null }) & {
-        failures: number | null;
-        lock_retry: number | null;
-      }
-    >(this.dataSource, 'agentidp_auth_lookup_lockout', LOOKUP_WITH_LOCKOUT_SQL, [
-      credentialId,
-      lockoutKey(agentId),
-    ]);
-    return [row.id === null ? [] : [row], this.lockout.interpret(row.failures, row.lock_retry)];
-  }
-
-  private async rowChanged(seen: AuthRow): Promise<boolean> {
-    const [now] = await preparedQuery<AuthRow>(
+  private async lookup(credentialId: string, agentId: string): Promise<LookupRow | undefined> {
+    const [row] = await preparedQuery<LookupRow>(
       this.dataSource,
       'agentidp_auth_lookup',
       LOOKUP_SQL,
-      [seen.id],
+      [credentialId, agentId],
     );
+    return row;
+  }
+
+  private async rowChanged(seen: AuthRow): Promise<boolean> {
+    const now = await this.lookup(seen.id, seen.agent_id);
     return (
-      !now || now.secret_version !== seen.secret_version || now.vault_version !== seen.vault_version
+      !now ||
+      now.id === null ||
+      now.secret_version !== seen.secret_version ||
+      now.vault_version !== seen.vault_version
     );
   }
 
+  /**
+   * Counts a failure. A known agent is first marked, so that from now on every replica reads its
+   * counter before accepting it; a client that was locked out already is answered as such.
+   */
   private async fail(
     agentId: string,
     reason: 'unknown_client' | 'wrong_secret' | 'expired_credential',
     context: RequestContext | undefined,
+    agentExists: boolean,
   ): Promise<AuthenticationResult> {
-    const lockedForSeconds = await this.lockout.recordFailure(agentId, context);
-    return { ok: false, reason, lockedForSeconds };
+    if (agentExists && this.lockout.enabled) {
+      await this.dataSource.query(MARK_FAILURE_SQL, [agentId, this.lockout.windowSeconds]);
+    }
+    const failure = await this.lockout.recordFailure(agentId, context);
+    if (failure.wasLockedOut) {
+      return { ok: false, reason: 'locked_out', lockedForSeconds: failure.lockedForSeconds };
+    }
+    return { ok: false, reason, lockedForSeconds: failure.lockedForSeconds };
   }
 
-  /** Concurrent cold requests with the same secret share one slow verification. */
   /**
    * Concurrent requests presenting the same secret share one verification; a store failure is
    * then reported with the first one's context.
