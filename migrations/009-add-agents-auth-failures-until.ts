@@ -11,8 +11,14 @@ export class AddAgentsAuthFailuresUntil1700000000009 implements MigrationInterfa
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE agents ADD COLUMN auth_failures_until timestamptz NULL`);
-    // During a rolling deploy, failures counted by a replica not yet upgraded leave this unset:
-    // upgraded replicas enforce only the lockouts those started once every replica runs this code.
+    // Failures already counted in PostgreSQL keep counting: their windows (lockouts included) are
+    // copied over. Counters in Redis, and failures a replica not yet upgraded counts during a
+    // rolling deploy, are seen from the agent's next failure on.
+    await queryRunner.query(`
+      UPDATE agents a
+         SET auth_failures_until = c.window_ends_at
+        FROM abuse_counters c
+       WHERE c.key = 'lockout:' || a.id::text AND c.window_ends_at > now()`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

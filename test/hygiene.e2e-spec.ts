@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
+import { postgresPool } from '@agentidp/common';
 import { createAgent, createCredential, requestToken, tokenFor } from './support/api';
 import { startTestApp, type TestApp } from './support/test-app';
 import { VaultTestServer } from './vault-server/vault-test-server';
@@ -204,6 +205,33 @@ describe('secret hygiene, request ids and the audit trail', () => {
     }
   });
 
+  it('keeps its prepared statements working on a connection opened after a broken one', async () => {
+    const credential = await createCredential(t, admin, (await createAgent(t, admin)).id);
+    expect((await requestToken(t, credential.clientId, credential.clientSecret)).status).toBe(200);
+    const audit = t.app.get(AuditService);
+    await audit.flush();
+    // Break one pooled connection: the pool opens a new one (on PGlite, in the same session, which
+    // still holds the statements the old connection named).
+    const pool = postgresPool(t.dataSource);
+    const client = await pool!.connect();
+    client.release(new Error('broken on purpose'));
+
+    const again = await requestToken(t, credential.clientId, credential.clientSecret);
+    expect(again.status).toBe(200);
+    audit.record({
+      type: AuditEventType.AgentUpdated,
+      outcome: AuditOutcome.Success,
+      targetType: 'agent',
+      targetId: `after-reconnect-${Date.now()}`,
+    });
+    await audit.flush();
+    const rows = await t.dataSource.query<unknown[]>(
+      `SELECT id FROM audit_events WHERE request_id = $1`,
+      [again.headers['x-request-id']],
+    );
+    expect(rows).toHaveLength(1);
+  });
+
   it('writes a batch larger than one statement takes as one intact stretch of the chain', async () => {
     const audit = t.app.get(AuditService);
     await audit.flush();
@@ -301,6 +329,35 @@ describe('secret hygiene, request ids and the audit trail', () => {
       [`${marker}-%`],
     );
     expect(rows.map((row) => row.target_id)).toEqual([`${marker}-1`, `${marker}-3`]);
+  });
+
+  it('answers a token request that meets a deletion in flight as for a deleted credential', async () => {
+    const agent = await createAgent(t, admin);
+    const credential = await createCredential(t, admin, agent.id);
+    // A deletion in flight: the row locked, the secret already gone from Vault, no commit yet.
+    const deletion = t.dataSource.createQueryRunner();
+    await deletion.connect();
+    await deletion.startTransaction();
+    await deletion.query('SELECT id FROM credentials WHERE id = $1 FOR UPDATE', [
+      credential.credentialId,
+    ]);
+    const removed = await fetch(
+      `${vault.url}/v1/secret/metadata/agentidp/agents/${agent.id}/credentials/${credential.credentialId}`,
+      { method: 'DELETE', headers: { 'x-vault-token': vaultToken } },
+    );
+    expect(removed.status).toBe(204);
+
+    const pending = requestToken(t, credential.clientId, credential.clientSecret).then(
+      (response) => response,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await deletion.query('DELETE FROM credentials WHERE id = $1', [credential.credentialId]);
+    await deletion.commitTransaction();
+    await deletion.release();
+
+    const response = await pending;
+    expect(response.status).toBe(401);
+    expect(response.body).toMatchObject({ error: 'invalid_client' });
   });
 
   it('keeps one credential consistent under concurrent rotate, delete and token requests', async () => {

@@ -67,6 +67,35 @@ describe('migrations', () => {
     expect(await dataSource.showMigrations()).toBe(false);
   });
 
+  it('009 carries lockout windows already counted in PostgreSQL over to the agents', async () => {
+    await dataSource.runMigrations({ transaction: 'each' });
+    await dataSource.undoLastMigration({ transaction: 'each' });
+    const [counting, expired, clean] = [
+      '6f1c2a4e-3b5d-4e7f-9a8b-0c1d2e3f4a51',
+      '6f1c2a4e-3b5d-4e7f-9a8b-0c1d2e3f4a52',
+      '6f1c2a4e-3b5d-4e7f-9a8b-0c1d2e3f4a53',
+    ];
+    for (const id of [counting, expired, clean]) {
+      await dataSource.query(`INSERT INTO agents (id, name) VALUES ($1, 'migration-009')`, [id]);
+    }
+    await dataSource.query(
+      `INSERT INTO abuse_counters (key, count, window_ends_at) VALUES
+         ($1, 5, now() + interval '10 minutes'), ($2, 2, now() - interval '1 minute')`,
+      [`lockout:${counting}`, `lockout:${expired}`],
+    );
+
+    await dataSource.runMigrations({ transaction: 'each' });
+
+    const rows = await dataSource.query<{ id: string; recent: boolean | null }[]>(
+      `SELECT id, auth_failures_until > now() AS recent FROM agents ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { id: counting, recent: true },
+      { id: expired, recent: null },
+      { id: clean, recent: null },
+    ]);
+  });
+
   it('numbers migration files 001, 002, … in the order TypeORM runs them', () => {
     const names = migrations.map((migration) => migration.name);
     const timestamps = names.map((name) => Number(/(\d{13})$/.exec(name)?.[1]));

@@ -75,6 +75,10 @@ class FakeDataSource {
       this.failuresUntil.set(agentId, Math.max(this.failuresUntil.get(agentId) ?? 0, until));
       return [[], 1];
     }
+    if (/FOR SHARE/.test(sql)) {
+      const row = this.rows.get(params[0] as string);
+      return row ? [{ secret_version: row.secret_version, vault_version: row.vault_version }] : [];
+    }
     if (/SET secret_hash = NULL/.test(sql)) return [[], this.migrationAffected];
     if (/SET last_used_at/.test(sql)) return [[], 1];
     throw new Error(`Unexpected SQL: ${sql}`);
@@ -409,7 +413,7 @@ describe(ClientAuthenticator.name, () => {
     expect(result).toEqual({ ok: false, reason: 'locked_out', lockedForSeconds: 120 });
   });
 
-  it('marks the agent before counting a failure, so that every request then reads its counter', async () => {
+  it('marks the agent after counting a failure, so that every request then reads its counter', async () => {
     addCredential();
     const order: string[] = [];
     const query = database.query.bind(database);
@@ -424,13 +428,31 @@ describe(ClientAuthenticator.name, () => {
     });
 
     await authenticator.authenticate(agentId, generateClientSecret(credentialId));
-    expect(order).toEqual(['mark', 'count']);
+    expect(order).toEqual(['count', 'mark']);
     expect(lockout.statusCalls).toEqual([]);
 
     // The next request reads the counter (here: one failure, not locked) and a success clears it.
     expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
     expect(lockout.statusCalls).toEqual([agentId]);
     expect(lockout.successCalls).toEqual([agentId]);
+  });
+
+  it('counts and answers a failure even when marking the agent fails', async () => {
+    addCredential();
+    const query = database.query.bind(database);
+    jest.spyOn(database, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      if (/SET auth_failures_until/.test(sql))
+        throw new Error('canceling statement due to timeout');
+      return query(sql, params);
+    });
+
+    const result = await authenticator.authenticate(agentId, generateClientSecret(credentialId));
+
+    expect(result).toEqual({ ok: false, reason: 'wrong_secret', lockedForSeconds: 0 });
+    expect(lockout.failureCalls).toEqual([agentId]);
+    expect(Logger.prototype.warn).toHaveBeenCalledWith(
+      expect.stringContaining('Could not mark agent'),
+    );
   });
 
   it('reads no counter once the failure window of the last failure has passed', async () => {

@@ -72,9 +72,13 @@ const LOOKUP_SQL = `
     LEFT JOIN credentials c ON c.id = $1 AND c.agent_id = a.id
    WHERE a.id = $2`;
 
+/** A credential's versions once no delete or rotation of it is in flight (see `rowChanged`). */
+const ROW_VERSION_SQL = `SELECT secret_version, vault_version FROM credentials WHERE id = $1 FOR SHARE`;
+
 /**
- * Before a failure is counted: the agent's counter is read by every request until a full window
- * from now (kept if later: a lockout started under a longer window lasts it out).
+ * After a failure is counted, before it is answered: every request reads the agent's counter for
+ * a full window from now, which outlasts both the counter's window and a lockout this failure
+ * started (kept if later: a lockout started under a longer window lasts it out).
  */
 const MARK_FAILURE_SQL = `
   UPDATE agents
@@ -194,19 +198,25 @@ export class ClientAuthenticator extends PeriodicFlush {
     return row;
   }
 
+  /**
+   * Whether the credential was deleted or rotated since `seen` was read. Waits for a delete or
+   * rotation still in flight (they hold the row `FOR UPDATE`): a delete removes the secret from
+   * Vault before its transaction commits, and the row it is removing must not pass for unchanged.
+   */
   private async rowChanged(seen: AuthRow): Promise<boolean> {
-    const now = await this.lookup(seen.id, seen.agent_id);
+    const [now] = await this.dataSource.query<Pick<AuthRow, 'secret_version' | 'vault_version'>[]>(
+      ROW_VERSION_SQL,
+      [seen.id],
+    );
     return (
-      !now ||
-      now.id === null ||
-      now.secret_version !== seen.secret_version ||
-      now.vault_version !== seen.vault_version
+      !now || now.secret_version !== seen.secret_version || now.vault_version !== seen.vault_version
     );
   }
 
   /**
-   * Counts a failure. A known agent is first marked, so that from now on every replica reads its
-   * counter before accepting it; a client that was locked out already is answered as such.
+   * Counts a failure, then marks a known agent so that every replica reads its counter from the
+   * next request on; a client that was locked out already is answered as such. A mark that fails
+   * is logged and the answer stands: the failure is counted either way.
    */
   private async fail(
     agentId: string,
@@ -214,10 +224,19 @@ export class ClientAuthenticator extends PeriodicFlush {
     context: RequestContext | undefined,
     agentExists: boolean,
   ): Promise<AuthenticationResult> {
-    if (agentExists && this.lockout.enabled) {
-      await this.dataSource.query(MARK_FAILURE_SQL, [agentId, this.lockout.windowSeconds]);
-    }
     const failure = await this.lockout.recordFailure(agentId, context);
+    if (agentExists && this.lockout.enabled) {
+      try {
+        await this.dataSource.query(MARK_FAILURE_SQL, [agentId, this.lockout.windowSeconds]);
+      } catch (error) {
+        this.logger.warn(
+          requestLogMessage(
+            `Could not mark agent ${agentId} as failing authentication: ${(error as Error).message}`,
+            context?.requestId,
+          ),
+        );
+      }
+    }
     if (failure.wasLockedOut) {
       return { ok: false, reason: 'locked_out', lockedForSeconds: failure.lockedForSeconds };
     }

@@ -30,9 +30,18 @@ export function buildDataSourceOptions(config: AppConfig, url: string): Postgres
     extra: {
       max: embedded ? 1 : config.database.poolSize,
       connectionTimeoutMillis: config.database.connectTimeoutMs,
-      idleTimeoutMillis: 30_000,
+      // PGlite keeps one session across socket connections: the pool's one connection stays open,
+      // and one opened after a broken one drops the named statements the session still holds
+      // (re-preparing them would fail with 42P05).
+      idleTimeoutMillis: embedded ? 0 : 30_000,
+      ...(embedded ? { onConnect: forgetPreparedStatements } : {}),
       statement_timeout: config.database.statementTimeoutMs || undefined,
       application_name: 'agentidp',
     },
   };
+}
+
+/** A new connection to the embedded database starts without the statements an earlier one named. */
+async function forgetPreparedStatements(client: { query(sql: string): Promise<unknown> }) {
+  await client.query('DEALLOCATE ALL');
 }
