@@ -18,4 +18,13 @@ describe(buildDataSourceOptions.name, () => {
     expect(buildDataSourceOptions(embedded, 'postgres://x@127.0.0.1:1/postgres').poolSize).toBe(1);
     expect(buildDataSourceOptions(pooled, 'postgres://app@db.example/agentidp').poolSize).toBe(7);
   });
+
+  it('keeps TCP keepalive on PostgreSQL connections, and the embedded session its statements', () => {
+    const pooled = AppConfig.fromEnv({ DATABASE_URL: 'postgres://app@db.example/agentidp' });
+    expect(
+      buildDataSourceOptions(pooled, 'postgres://app@db.example/agentidp').extra,
+    ).toMatchObject({ keepAlive: true, idleTimeoutMillis: 30_000 });
+    const embedded = buildDataSourceOptions(AppConfig.fromEnv({}), 'postgres://x@127.0.0.1:1/p');
+    expect(embedded.extra).toMatchObject({ idleTimeoutMillis: 0, onConnect: expect.any(Function) });
+  });
 });

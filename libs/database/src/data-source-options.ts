@@ -34,7 +34,11 @@ export function buildDataSourceOptions(config: AppConfig, url: string): Postgres
       // and one opened after a broken one drops the named statements the session still holds
       // (re-preparing them would fail with 42P05).
       idleTimeoutMillis: embedded ? 0 : 30_000,
-      ...(embedded ? { onConnect: forgetPreparedStatements } : {}),
+      ...(embedded
+        ? { onConnect: forgetPreparedStatements }
+        : // TCP keepalive: a connection to a PostgreSQL that vanished (a partition, a failover
+          // without a reset) fails instead of leaving its query, and a transaction, waiting forever.
+          { keepAlive: true, keepAliveInitialDelayMillis: 10_000 }),
       statement_timeout: config.database.statementTimeoutMs || undefined,
       application_name: 'agentidp',
     },
