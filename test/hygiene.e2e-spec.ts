@@ -335,6 +335,7 @@ describe('secret hygiene, request ids and the audit trail', () => {
     const agent = await createAgent(t, admin);
     const credential = await createCredential(t, admin, agent.id);
     // A deletion in flight: the row locked, the secret already gone from Vault, no commit yet.
+    // (Only PostgreSQL can interleave the two: the embedded pool's one connection serialises them.)
     const deletion = t.dataSource.createQueryRunner();
     await deletion.connect();
     await deletion.startTransaction();

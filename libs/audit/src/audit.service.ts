@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
-  inPostgresTransaction,
   isDataRefusal,
+  postgresConnection,
   PeriodicFlush,
   type RequestContext,
 } from '@agentidp/common';
@@ -212,13 +212,15 @@ export class AuditService extends PeriodicFlush {
    * up for more than a slice.
    */
   private async writeBatch(batch: Pending[]): Promise<void> {
-    await inPostgresTransaction(this.dataSource, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
-      const last = await client.query<{ id: string; hash: string }>(
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
+      const last = await manager.query<{ id: string; hash: string }[]>(
         'SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1',
       );
-      let prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
-      const firstId = Number(last.rows[0]?.id ?? '0') + 1;
+      let prevHash = last[0]?.hash ?? GENESIS_HASH;
+      const firstId = Number(last[0]?.id ?? '0') + 1;
+      // The inserts are named statements, sent on the transaction's own connection.
+      const client = await postgresConnection(manager);
       if (!Number.isSafeInteger(firstId + batch.length)) {
         throw new Error('audit_events ids have outgrown JavaScript integers');
       }

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 /** TypeORM's own `pg` pool; undefined until the data source is initialised. */
 export function postgresPool(dataSource: DataSource): Pool | undefined {
@@ -24,38 +24,11 @@ export async function preparedQuery<T extends QueryResultRow>(
 }
 
 /**
- * Runs `work` in one transaction on a connection of TypeORM's own pool, handing it the `pg` client
- * so that named prepared statements can run inside the transaction. A connection that breaks
- * meanwhile (its error fails the statement in flight) or cannot even roll back is destroyed rather
- * than returned to the pool.
+ * The `pg` connection under a TypeORM transaction's entity manager, for named prepared statements
+ * inside the transaction (TypeORM's own `query` sends unnamed ones). TypeORM still owns the
+ * connection: it commits, rolls back, hears its errors and releases it.
  */
-export async function inPostgresTransaction<T>(
-  dataSource: DataSource,
-  work: (client: PoolClient) => Promise<T>,
-): Promise<T> {
-  const pool = postgresPool(dataSource);
-  if (!pool) throw new Error('The database is not connected');
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // A checked-out client's connection error is emitted on it: unheard, it would crash the process.
-  const onError = (error: Error) => {
-    broken = error;
-  };
-  client.on('error', onError);
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    if (!broken) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-    }
-    throw error;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
+export async function postgresConnection(manager: EntityManager): Promise<PoolClient> {
+  if (!manager.queryRunner) throw new Error('Not inside a transaction');
+  return (await manager.queryRunner.connect()) as PoolClient;
 }
