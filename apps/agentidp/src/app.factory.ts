@@ -40,6 +40,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     genReqId: generateRequestId,
     requestIdHeader: false,
     return503OnClosing: true,
+    // No Nest middleware is used: without @fastify/middie no request runs its hook. Adding
+    // middleware later fails at start-up (`use` is middie's), not silently.
+    skipMiddie: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // URLs the router cannot even parse still get the project's error body and a request id.
