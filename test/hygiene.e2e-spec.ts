@@ -232,6 +232,40 @@ describe('secret hygiene, request ids and the audit trail', () => {
     expect(rows).toHaveLength(1);
   });
 
+  it("keeps auditing after the audit writer's own connection is cut", async () => {
+    const audit = t.app.get(AuditService);
+    const marker = `cut-${Date.now()}`;
+    const record = (n: number) =>
+      audit.record({
+        type: AuditEventType.AgentUpdated,
+        outcome: AuditOutcome.Success,
+        targetType: 'agent',
+        targetId: `${marker}-${n}`,
+      });
+    record(1);
+    await audit.flush();
+    // On a PostgreSQL server the writer thread holds a connection of its own (the embedded
+    // database's one connection is the pool's, which the test above already breaks).
+    const cut = await t.dataSource.query<unknown[]>(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = 'agentidp-audit' AND datname = current_database()`,
+    );
+    expect(cut).toHaveLength(t.config.embeddedDatabase ? 0 : 1);
+    record(2);
+    // A write that meets the dead connection keeps its events for the next flush.
+    const deadline = Date.now() + 5000;
+    let rows: { target_id: string }[] = [];
+    while (rows.length < 2 && Date.now() < deadline) {
+      await audit.flush();
+      rows = await t.dataSource.query(
+        `SELECT target_id FROM audit_events WHERE target_id LIKE $1 ORDER BY id`,
+        [`${marker}-%`],
+      );
+      if (rows.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(rows.map((row) => row.target_id)).toEqual([`${marker}-1`, `${marker}-2`]);
+  });
+
   it('writes a batch larger than one statement takes as one intact stretch of the chain', async () => {
     const audit = t.app.get(AuditService);
     await audit.flush();

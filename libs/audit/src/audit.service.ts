@@ -1,21 +1,18 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   isDataRefusal,
   postgresConnection,
+  postgresPool,
   PeriodicFlush,
   type RequestContext,
 } from '@agentidp/common';
+import { AppConfig } from '@agentidp/config';
 import { DataSource } from 'typeorm';
-import {
-  canonicalJson,
-  chainContent,
-  GENESIS_HASH,
-  linkHash,
-  type ChainedFields,
-} from './audit-chain';
 import { AuditOutcome } from './audit-event.entity';
 import type { AuditEventType } from './audit-event-type.enum';
+import { appendToChain, type PendingEvent } from './audit-writer';
+import { AuditWriterThread, writerConnection } from './audit-writer-thread';
 
 export interface AuditRecord {
   type: AuditEventType;
@@ -29,91 +26,31 @@ export interface AuditRecord {
   context?: RequestContext;
 }
 
-/** A queued event: the chained fields, its id assigned when a batch is written. */
-interface Pending extends ChainedFields {
-  type: AuditEventType;
-  outcome: AuditOutcome;
-  actorAgentId: string | null;
-  targetType: string | null;
-  targetId: string | null;
-  details: Record<string, unknown>;
-  occurredAt: Date;
-  requestId: string | null;
-  clientIp: string | null;
-}
-
 const FLUSH_INTERVAL_MS = 100;
 const MAX_BATCH = 500;
 const MAX_QUEUE = 100_000;
 
-const COLUMNS = [
-  'id',
-  'occurred_at',
-  'type',
-  'outcome',
-  'actor_agent_id',
-  'target_type',
-  'target_id',
-  'request_id',
-  'client_ip',
-  'details',
-  'prev_hash',
-  'hash',
-] as const;
-
-/**
- * The most rows one statement inserts. Rows go as plain parameters of a multi-row `VALUES` (each
- * parsed by its column's input function, as COPY would; PGlite's wire protocol has no COPY), which
- * cost PostgreSQL a quarter less per row than unpacking one JSON document in a loopback test, and
- * 10-15 % less execution time under the token benchmark's load. A statement per power of two up to
- * this size is prepared once per connection.
- */
-const MAX_ROWS_PER_STATEMENT = 128;
-
-/** `INSERT … VALUES` for `rows` rows, named so that PostgreSQL parses and plans it once. */
-function insertStatement(rows: number): { name: string; text: string } {
-  const tuples: string[] = [];
-  for (let row = 0; row < rows; row += 1) {
-    const base = row * COLUMNS.length;
-    tuples.push(`(${COLUMNS.map((_, column) => `$${base + column + 1}`).join(',')})`);
-  }
-  return {
-    name: `agentidp_audit_insert_${rows}`,
-    text: `INSERT INTO audit_events (${COLUMNS.join(', ')}) VALUES ${tuples.join(',')}`,
-  };
-}
-
-const INSERT_STATEMENTS = new Map<number, { name: string; text: string }>();
-for (let rows = 1; rows <= MAX_ROWS_PER_STATEMENT; rows *= 2) {
-  INSERT_STATEMENTS.set(rows, insertStatement(rows));
-}
-
-/** Rows for the next statement: the largest prepared size that fits what is left. */
-function statementRows(left: number): number {
-  let rows = MAX_ROWS_PER_STATEMENT;
-  while (rows > left) rows /= 2;
-  return rows;
-}
-
-/** Events hashed between two yields to the event loop while a batch is built. */
-const HASH_SLICE = 64;
-
-/** Serialises chain appends across replicas. */
-const AUDIT_LOCK_KEY = '7017851454063191409';
-
 /**
  * Appends audit events without making callers wait: events queue in memory and are written in
  * batches (one transaction, one chain extension per batch), so high token rates do not turn audit
- * writes into the bottleneck. A clean shutdown flushes everything before the pool closes.
+ * writes into the bottleneck. On a PostgreSQL server the batches are hashed and inserted by a
+ * thread of their own on its own connection ({@link AuditWriterThread}): at the token endpoint's
+ * rates that work would otherwise take about a tenth of the main thread, in bursts that hold
+ * requests up. The embedded database has one connection, so there the main thread writes them,
+ * yielding between slices. A clean shutdown flushes everything before the pool closes.
  */
 @Injectable()
-export class AuditService extends PeriodicFlush {
+export class AuditService extends PeriodicFlush implements OnApplicationShutdown {
   private readonly logger = new Logger(AuditService.name);
-  private queue: Pending[] = [];
+  private queue: PendingEvent[] = [];
   private flushing?: Promise<void>;
   private dropped = 0;
+  private writerThread?: AuditWriterThread;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {
     super(FLUSH_INTERVAL_MS);
   }
 
@@ -185,7 +122,7 @@ export class AuditService extends PeriodicFlush {
     }
   }
 
-  private async writeOneByOne(batch: Pending[]): Promise<void> {
+  private async writeOneByOne(batch: PendingEvent[]): Promise<void> {
     for (const event of batch) {
       try {
         await this.writeBatch([event]);
@@ -204,55 +141,24 @@ export class AuditService extends PeriodicFlush {
     }
   }
 
-  /**
-   * One transaction: the chain's tail under an advisory lock, then the rows, up to
-   * {@link MAX_ROWS_PER_STATEMENT} to a statement. Each event's details are serialised once, for
-   * both its hash and its row: at high token rates this runs for every grant. The hashes are
-   * computed in slices with the event loop free in between, so a large batch never holds requests
-   * up for more than a slice.
-   */
-  private async writeBatch(batch: Pending[]): Promise<void> {
+  /** After the last flush (the root module's before-shutdown hooks run it). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.writerThread?.stop();
+  }
+
+  /** One transaction, one extension of the chain (see {@link appendToChain}). */
+  private async writeBatch(batch: PendingEvent[]): Promise<void> {
+    if (!this.config.embeddedDatabase) {
+      if (!this.writerThread) {
+        const pool = postgresPool(this.dataSource);
+        if (!pool) throw new Error('The database is not connected');
+        this.writerThread = new AuditWriterThread(writerConnection(pool.options));
+      }
+      await this.writerThread.write(batch);
+      return;
+    }
     await this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
-      const last = await manager.query<{ id: string; hash: string }[]>(
-        'SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1',
-      );
-      let prevHash = last[0]?.hash ?? GENESIS_HASH;
-      const firstId = Number(last[0]?.id ?? '0') + 1;
-      // The inserts are named statements, sent on the transaction's own connection.
-      const client = await postgresConnection(manager);
-      if (!Number.isSafeInteger(firstId + batch.length)) {
-        throw new Error('audit_events ids have outgrown JavaScript integers');
-      }
-      let values: (string | null)[] = [];
-      let rows = statementRows(batch.length);
-      for (let index = 0; index < batch.length; index += 1) {
-        if (index > 0 && index % HASH_SLICE === 0) await yieldToEventLoop();
-        const event = batch[index];
-        event.id = String(firstId + index);
-        const details = canonicalJson(event.details);
-        const hash = linkHash(prevHash, chainContent(event, details));
-        values.push(
-          event.id,
-          event.occurredAt.toISOString(),
-          event.type,
-          event.outcome,
-          event.actorAgentId,
-          event.targetType,
-          event.targetId,
-          event.requestId,
-          event.clientIp,
-          details,
-          prevHash,
-          hash,
-        );
-        prevHash = hash;
-        if (values.length === rows * COLUMNS.length) {
-          await client.query({ ...INSERT_STATEMENTS.get(rows)!, values });
-          values = [];
-          rows = statementRows(Math.max(1, batch.length - index - 1));
-        }
-      }
+      await appendToChain(await postgresConnection(manager), batch, yieldToEventLoop);
     });
   }
 }
@@ -265,9 +171,14 @@ function storable(value: string): string {
   return value.toWellFormed().replaceAll('\u0000', '\uFFFD');
 }
 
-/** Details made storable; the common case (flat, already storable) is returned as it is. */
+/**
+ * Details made storable, and plain data (they are copied to the writer thread): functions and
+ * symbols are left out, as JSON leaves them. The common case (flat, already storable) is returned
+ * as it is.
+ */
 function sanitize(value: unknown): unknown {
   if (typeof value === 'string') return storable(value);
+  if (typeof value === 'function' || typeof value === 'symbol') return undefined;
   if (Array.isArray(value)) return value.map(sanitize);
   if (value && typeof value === 'object') {
     if (isFlatAndStorable(value as Record<string, unknown>)) return value;
@@ -283,10 +194,14 @@ function isFlatAndStorable(object: Record<string, unknown>): boolean {
   for (const key of Object.keys(object)) {
     const item = object[key];
     if (storable(key) !== key) return false;
-    if (
-      typeof item === 'string' ? storable(item) !== item : item !== null && typeof item === 'object'
-    )
-      return false;
+    if (typeof item === 'string' ? storable(item) !== item : !isPlainScalar(item)) return false;
   }
   return true;
+}
+
+function isPlainScalar(value: unknown): boolean {
+  return (
+    value === null ||
+    (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
+  );
 }
