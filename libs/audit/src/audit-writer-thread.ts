@@ -49,12 +49,21 @@ require.extensions['.ts'] = (module, file) => {
 require(workerData.entry);
 `;
 
+/**
+ * The thread holds a batch or two at a time: a small young generation keeps its memory (each
+ * isolate has its own heap) to a few megabytes instead of the main thread's default 16 MB or more.
+ */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 function startWorker(data: WriterData): Worker {
   const compiled = join(__dirname, 'audit-writer.worker.js');
-  if (existsSync(compiled)) return new Worker(compiled, { workerData: data });
+  if (existsSync(compiled)) {
+    return new Worker(compiled, { workerData: data, resourceLimits: RESOURCE_LIMITS });
+  }
   return new Worker(FROM_SOURCES, {
     eval: true,
     workerData: { ...data, entry: join(__dirname, 'audit-writer.worker.ts') },
+    resourceLimits: RESOURCE_LIMITS,
   });
 }
 
