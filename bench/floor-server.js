@@ -141,10 +141,14 @@ async function main() {
   }
   const pool = new Pool({
     connectionString: url,
-    // PGlite is a single session, as in AgentIdP.
+    // PGlite is a single session, as in AgentIdP, and like AgentIdP's the one connection stays
+    // open: the session outlives a connection, so a new one would find the statement it prepares
+    // already there (42P05). The floor idles while the stores' passes run.
     max: embedded ? 1 : Number(process.env.DB_POOL_SIZE ?? 10),
+    ...(embedded ? { idleTimeoutMillis: 0 } : {}),
     application_name: 'agentidp-bench-floor',
   });
+  if (embedded) pool.on('connect', (client) => void client.query('DEALLOCATE ALL'));
   await pool.query('SELECT 1');
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {

@@ -379,6 +379,12 @@ async function throughputPasses(context, target, group, label, load, floor) {
         own = await ownPass();
         floorResult = await floorPass();
       }
+      // A ratio to a floor that failed would say nothing: stop, keeping the logs.
+      if (floorResult.failures > 0 || floorResult.rps === 0) {
+        throw new Error(
+          `the floor failed ${floorResult.failures} requests in round ${round} of ${group}`,
+        );
+      }
       pairs.push({ floor: floorResult, own, ratio: own.rps / floorResult.rps });
     }
     const ratio = median(pairs.map((pair) => pair.ratio));
