@@ -61,10 +61,10 @@ function startWorker(data: WriterData): Worker {
   if (existsSync(compiled)) {
     return new Worker(compiled, { workerData: data, resourceLimits: RESOURCE_LIMITS });
   }
+  // The TypeScript compiler it loads takes more heap than the writer itself.
   return new Worker(FROM_SOURCES, {
     eval: true,
     workerData: { ...data, entry: join(__dirname, 'audit-writer.worker.ts') },
-    resourceLimits: RESOURCE_LIMITS,
   });
 }
 
