@@ -6,18 +6,18 @@ import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 
 /**
- * The embedded default database: PostgreSQL compiled to WebAssembly (PGlite), persisted under
- * `DATA_DIR/pgdata` and served on a loopback port so the application reaches it through the very
- * same TypeORM/`pg` code path as a real server. One connection only: PGlite is a single session, and
- * multiplexed connections would interleave their transactions. For development and single-node use.
- */
-/**
  * PostgreSQL's buffer pool inside the WebAssembly heap. PostgreSQL's 128 MB default is resident
  * from the start here (about 120 MB more RSS than this, measured); the embedded database serves
  * development and single-node data, and pages it misses come from the operating system's cache.
  */
 const SHARED_BUFFERS = '32MB';
 
+/**
+ * The embedded default database: PostgreSQL compiled to WebAssembly (PGlite), persisted under
+ * `DATA_DIR/pgdata` and served on a loopback port so the application reaches it through the very
+ * same TypeORM/`pg` code path as a real server. One connection only: PGlite is a single session, and
+ * multiplexed connections would interleave their transactions. For development and single-node use.
+ */
 export class EmbeddedPostgres {
   private readonly logger = new Logger(EmbeddedPostgres.name);
   private db?: PGlite;
