@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import { postgresPool } from '@agentidp/common';
 import { createAgent, createCredential, requestToken, tokenFor } from './support/api';
+import { eventually } from './support/eventually';
 import { startTestApp, type TestApp } from './support/test-app';
 import { VaultTestServer } from './vault-server/vault-test-server';
 
@@ -253,16 +254,15 @@ describe('secret hygiene, request ids and the audit trail', () => {
     expect(cut).toHaveLength(t.config.embeddedDatabase ? 0 : 1);
     record(2);
     // A write that meets the dead connection keeps its events for the next flush.
-    const deadline = Date.now() + 5000;
     let rows: { target_id: string }[] = [];
-    while (rows.length < 2 && Date.now() < deadline) {
+    await eventually(async () => {
       await audit.flush();
       rows = await t.dataSource.query(
         `SELECT target_id FROM audit_events WHERE target_id LIKE $1 ORDER BY id`,
         [`${marker}-%`],
       );
-      if (rows.length < 2) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return rows.length >= 2;
+    }, 5000);
     expect(rows.map((row) => row.target_id)).toEqual([`${marker}-1`, `${marker}-2`]);
   });
 

@@ -14,6 +14,7 @@ import {
 import { COUNTER_STORES } from './support/counter-stores';
 import { startTestApp, TEST_ENV, type TestApp } from './support/test-app';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { eventually } from './support/eventually';
 import { VaultTestServer } from './vault-server/vault-test-server';
 
 /**
@@ -76,15 +77,6 @@ function letTimePass(t: TestApp, boundMs: number): void {
   const due = (periodicTasks.get(t) ?? []).filter((task) => task.periodMs <= boundMs);
   expect(due.length).toBeGreaterThan(0);
   for (const task of due) task.run();
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function jwks(t: TestApp): Promise<Jwk[]> {
