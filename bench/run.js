@@ -21,7 +21,7 @@ const { join, relative, resolve } = require('node:path');
 const { parseArgs } = require('node:util');
 const { Client } = require('pg');
 const dataset = require('./lib/dataset');
-const { runLoad, sendEach } = require('./lib/load');
+const { percentile, runLoad, sendEach } = require('./lib/load');
 const { runPaced } = require('./lib/paced');
 const processes = require('./lib/processes');
 const { KIND_LABEL, formatMarkdown, renderSection, writeResults } = require('./lib/report');
@@ -325,11 +325,12 @@ async function measure(context, target, pass, load) {
   return record;
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
+/** The median by nearest rank (the middle round of an odd number, as the default five). */
+const median = (values) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 
 /**
  * Saturation, as interleaved rounds when a floor is given: a floor pass and this server's, back to
@@ -337,9 +338,8 @@ const median = (values) => {
  * speed drifts between minutes (shared, noisy cores), so a ratio taken from passes run minutes
  * apart measures the drift as much as the server; each round's ratio compares two passes seconds
  * apart, and the recorded `max` holds the medians over the rounds (its ratio the median of the
- * rounds' ratios). Then half of that maximum twice,
- * with autocannon's `overallRate` (bursts at the top of every second) and evenly paced; then one
- * connection.
+ * rounds' ratios). Then half of that maximum twice, with autocannon's `overallRate` (bursts at
+ * the top of every second) and evenly paced; then one connection.
  */
 async function throughputPasses(context, target, group, label, load, floor) {
   const { duration, connections, rounds, roundSeconds } = context.options;

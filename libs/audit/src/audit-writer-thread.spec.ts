@@ -4,27 +4,22 @@ import { AuditWriterThread, writerConnection } from './audit-writer-thread';
 
 describe('writerConnection', () => {
   it("takes the pool's connection settings, not its pool settings, under its own name", () => {
-    const connection = writerConnection({
+    const settings = {
       connectionString: 'postgres://agentidp@db.example:5432/agentidp',
       ssl: { rejectUnauthorized: true },
       connectionTimeoutMillis: 5000,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       statement_timeout: 30_000,
+    };
+    const connection = writerConnection({
+      ...settings,
       application_name: 'agentidp',
       max: 10,
       idleTimeoutMillis: 30_000,
       password: undefined,
     });
-    expect(connection).toEqual({
-      connectionString: 'postgres://agentidp@db.example:5432/agentidp',
-      ssl: { rejectUnauthorized: true },
-      connectionTimeoutMillis: 5000,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      statement_timeout: 30_000,
-      application_name: 'agentidp-audit',
-    });
+    expect(connection).toEqual({ ...settings, application_name: 'agentidp-audit' });
   });
 });
 
