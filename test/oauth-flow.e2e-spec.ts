@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RateLimitGuard } from '@agentidp/abuse';
@@ -13,6 +15,51 @@ function decodePayload(token: string): Record<string, unknown> {
     string,
     unknown
   >;
+}
+
+/**
+ * Token requests written at once on connections opened beforehand, so that the server reads them
+ * in one turn of its event loop (and looks their clients up in one statement).
+ */
+async function sendTogether(
+  baseUrl: string,
+  bodies: string[],
+): Promise<{ status: number; body: Record<string, unknown> }[]> {
+  const { hostname, port } = new URL(baseUrl);
+  const sockets = await Promise.all(
+    bodies.map(
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const socket = connect(Number(port), hostname, () => resolve(socket));
+          socket.on('error', reject);
+        }),
+    ),
+  );
+  // Accepted by the server before anything is written.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const answers = sockets.map(
+    (socket) =>
+      new Promise<string>((resolve) => {
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (text += chunk));
+        socket.on('end', () => resolve(text));
+      }),
+  );
+  sockets.forEach((socket, index) =>
+    socket.write(
+      `POST /api/v1/token HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n` +
+        `Content-Type: application/x-www-form-urlencoded\r\n` +
+        `Content-Length: ${Buffer.byteLength(bodies[index])}\r\n\r\n${bodies[index]}`,
+    ),
+  );
+  return (await Promise.all(answers)).map((text) => {
+    const [head, body] = text.split('\r\n\r\n');
+    return {
+      status: Number(head.split(' ')[1]),
+      body: JSON.parse(body) as Record<string, unknown>,
+    };
+  });
 }
 
 describe('OAuth 2.0 client_credentials flow', () => {
@@ -199,6 +246,56 @@ describe('OAuth 2.0 client_credentials flow', () => {
     expect((await requestToken(t, first.clientId, first.clientSecret)).status).toBe(200);
     expect((await requestToken(t, second.clientId, second.clientSecret)).status).toBe(200);
     expect((await requestToken(t, first.clientId, second.clientSecret)).status).toBe(200);
+  });
+
+  it('answers concurrent requests, looked up together, each for its own client', async () => {
+    const clients = [];
+    for (let index = 0; index < 4; index += 1) {
+      const agent = await createAgent(t, admin, { allowedScopes: [`scope-${index}`] });
+      clients.push(await createCredential(t, admin, agent.id));
+    }
+    await t.http
+      .patch(`/api/v1/agents/${clients[3].agentId}`)
+      .set('authorization', `Bearer ${admin}`)
+      .send({ status: 'suspended' });
+    // Good secrets, a secret of another agent's credential, an agent that does not exist and a
+    // suspended one, all at once and twice over (the second round meets warm secrets).
+    const requests = [
+      ...clients
+        .slice(0, 3)
+        .map((client, index) => ({ client, secret: client.clientSecret, index })),
+      { client: clients[0], secret: clients[1].clientSecret, index: -1 },
+      {
+        client: { ...clients[2], clientId: randomUUID() },
+        secret: clients[2].clientSecret,
+        index: -1,
+      },
+      { client: clients[3], secret: clients[3].clientSecret, index: -2 },
+    ];
+    for (let round = 0; round < 2; round += 1) {
+      const answers = await sendTogether(
+        t.baseUrl,
+        [...requests, ...requests].map(({ client, secret }) =>
+          new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: client.clientId,
+            client_secret: secret,
+          }).toString(),
+        ),
+      );
+      answers.forEach((answer, position) => {
+        const { client, index } = requests[position % requests.length];
+        if (index >= 0) {
+          expect(answer.status).toBe(200);
+          const claims = decodePayload(answer.body.access_token as string);
+          expect(claims).toMatchObject({ sub: client.agentId, scope: `scope-${index}` });
+        } else if (index === -1) {
+          expect([answer.status, answer.body.error]).toEqual([401, 'invalid_client']);
+        } else {
+          expect([answer.status, answer.body.error]).toEqual([400, 'unauthorized_client']);
+        }
+      });
+    }
   });
 
   it('refuses tokens to a suspended agent and deactivates the ones it holds', async () => {

@@ -46,27 +46,12 @@ class FakeDataSource {
 
   async query(sql: string, params: unknown[] = []): Promise<unknown> {
     this.calls.push({ sql, params });
-    if (/FROM agents a/.test(sql)) {
-      const [credentialId, agentId] = params as [string, string];
-      const agent = this.agents.get(agentId);
-      if (!agent) return [];
-      const credential = this.rows.get(credentialId);
-      const failuresRecent = (this.failuresUntil.get(agentId) ?? 0) > Date.now();
-      if (credential?.agent_id === agentId) {
-        return [{ ...credential, ...agent, failures_recent: failuresRecent }];
-      }
-      return [
-        {
-          id: null,
-          secret_hash: null,
-          secret_version: null,
-          vault_path: null,
-          vault_version: null,
-          expires_at: null,
-          ...agent,
-          failures_recent: failuresRecent,
-        },
-      ];
+    if (/JOIN agents a/.test(sql)) {
+      const [credentialIds, agentIds] = params as [string[], string[]];
+      return agentIds.flatMap((agentId, index) => {
+        const row = this.lookupRow(credentialIds[index], agentId);
+        return row ? [{ i: String(index + 1), ...row }] : [];
+      });
     }
     if (/SET auth_failures_until/.test(sql)) {
       const [agentId, seconds] = params as [string, number];
@@ -84,8 +69,37 @@ class FakeDataSource {
     throw new Error(`Unexpected SQL: ${sql}`);
   }
 
+  /** Each lookup of a credential and agent, one entry per pair (a statement can carry several). */
   lookups(): QueryCall[] {
-    return this.calls.filter((call) => /FROM agents a/.test(call.sql));
+    return this.calls
+      .filter((call) => /JOIN agents a/.test(call.sql))
+      .flatMap(({ sql, params: [credentialIds, agentIds] }) =>
+        (agentIds as string[]).map((agentId, index) => ({
+          sql,
+          params: [(credentialIds as string[])[index], agentId],
+        })),
+      );
+  }
+
+  /** The hot-path lookup's row for one pair, as the SQL has it; undefined: no such agent. */
+  private lookupRow(credentialId: string, agentId: string): object | undefined {
+    const agent = this.agents.get(agentId);
+    if (!agent) return undefined;
+    const credential = this.rows.get(credentialId);
+    const failuresRecent = (this.failuresUntil.get(agentId) ?? 0) > Date.now();
+    if (credential?.agent_id === agentId) {
+      return { ...credential, ...agent, failures_recent: failuresRecent };
+    }
+    return {
+      id: null,
+      secret_hash: null,
+      secret_version: null,
+      vault_path: null,
+      vault_version: null,
+      expires_at: null,
+      ...agent,
+      failures_recent: failuresRecent,
+    };
   }
 
   failureMarks(): QueryCall[] {
@@ -300,6 +314,65 @@ describe(ClientAuthenticator.name, () => {
       vaultPath: null,
       vaultVersion: null,
     });
+  });
+
+  it('looks up concurrent requests in one statement, each answered for its own pair', async () => {
+    addCredential();
+    const first = { agentId, credentialId, secret };
+    agentId = randomUUID();
+    credentialId = randomUUID();
+    secret = generateClientSecret(credentialId);
+    strategy.current.set(credentialId, secret);
+    addCredential({ agent_status: 'suspended' });
+    const unknownAgent = randomUUID();
+
+    const results = await Promise.all([
+      authenticator.authenticate(first.agentId, first.secret),
+      authenticator.authenticate(unknownAgent, first.secret),
+      authenticator.authenticate(agentId, secret),
+      authenticator.authenticate(first.agentId, secret),
+    ]);
+
+    expect(database.calls.filter((call) => /JOIN agents a/.test(call.sql))).toHaveLength(1);
+    expect(database.lookups().map((call) => call.params)).toEqual([
+      [first.credentialId, first.agentId],
+      [first.credentialId, unknownAgent],
+      [credentialId, agentId],
+      [credentialId, first.agentId],
+    ]);
+    expect(results[0]).toMatchObject({ ok: true, client: { agentId: first.agentId } });
+    expect(results[1]).toMatchObject({ ok: false, reason: 'unknown_client' });
+    expect(results[2]).toMatchObject({ ok: true, client: { agentId, agentActive: false } });
+    // Another agent's credential: as if there were none.
+    expect(results[3]).toMatchObject({ ok: false, reason: 'unknown_client' });
+  });
+
+  it('sends a lookup that arrives while a statement is out in the next one', async () => {
+    addCredential();
+    const earlier = authenticator.authenticate(agentId, secret);
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = authenticator.authenticate(agentId, secret);
+
+    expect((await earlier).ok).toBe(true);
+    expect((await later).ok).toBe(true);
+    expect(database.calls.filter((call) => /JOIN agents a/.test(call.sql))).toHaveLength(2);
+  });
+
+  it('fails every lookup of a statement that fails, and the next statement is sent anew', async () => {
+    addCredential();
+    const query = database.query.bind(database);
+    jest
+      .spyOn(database, 'query')
+      .mockImplementationOnce(() => Promise.reject(new Error('connection terminated')))
+      .mockImplementation(query);
+
+    const failed = await Promise.allSettled([
+      authenticator.authenticate(agentId, secret),
+      authenticator.authenticate(agentId, secret),
+    ]);
+
+    expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
   });
 
   it('accepts the client id in upper case', async () => {
