@@ -18,12 +18,14 @@ function decodePayload(token: string): Record<string, unknown> {
 }
 
 /**
- * Token requests written at once on connections opened beforehand, so that the server reads them
+ * Requests written at once on connections opened beforehand, so that the server reads them
  * in one turn of its event loop (and looks their clients up in one statement).
  */
 async function sendTogether(
   baseUrl: string,
+  path: string,
   bodies: string[],
+  authorization?: string,
 ): Promise<{ status: number; body: Record<string, unknown> }[]> {
   const { hostname, port } = new URL(baseUrl);
   const sockets = await Promise.all(
@@ -48,7 +50,8 @@ async function sendTogether(
   );
   sockets.forEach((socket, index) =>
     socket.write(
-      `POST /api/v1/token HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n` +
+      `POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n` +
+        (authorization ? `Authorization: ${authorization}\r\n` : '') +
         `Content-Type: application/x-www-form-urlencoded\r\n` +
         `Content-Length: ${Buffer.byteLength(bodies[index])}\r\n\r\n${bodies[index]}`,
     ),
@@ -275,6 +278,7 @@ describe('OAuth 2.0 client_credentials flow', () => {
     for (let round = 0; round < 2; round += 1) {
       const answers = await sendTogether(
         t.baseUrl,
+        '/api/v1/token',
         [...requests, ...requests].map(({ client, secret }) =>
           new URLSearchParams({
             grant_type: 'client_credentials',
@@ -296,6 +300,47 @@ describe('OAuth 2.0 client_credentials flow', () => {
         }
       });
     }
+  });
+
+  it('introspects concurrent tokens, checked together, each for what it is', async () => {
+    const live = [];
+    for (let index = 0; index < 2; index += 1) {
+      const agent = await createAgent(t, admin);
+      const credential = await createCredential(t, admin, agent.id);
+      live.push({
+        agentId: agent.id,
+        token: await tokenFor(t, credential.clientId, credential.clientSecret),
+      });
+    }
+    const revokedBy = await createCredential(t, admin, (await createAgent(t, admin)).id);
+    const revoked = await tokenFor(t, revokedBy.clientId, revokedBy.clientSecret);
+    const revocation = await t.http.post('/api/v1/token/revoke').type('form').send({
+      client_id: revokedBy.clientId,
+      client_secret: revokedBy.clientSecret,
+      token: revoked,
+    });
+    expect(revocation.status).toBe(200);
+    const suspendedAgent = await createAgent(t, admin);
+    const ofSuspended = await createCredential(t, admin, suspendedAgent.id);
+    const suspendedToken = await tokenFor(t, ofSuspended.clientId, ofSuspended.clientSecret);
+    await t.http
+      .patch(`/api/v1/agents/${suspendedAgent.id}`)
+      .set('authorization', `Bearer ${admin}`)
+      .send({ status: 'suspended' });
+
+    const tokens = [live[0].token, revoked, live[1].token, suspendedToken, live[0].token];
+    const answers = await sendTogether(
+      t.baseUrl,
+      '/api/v1/token/introspect',
+      tokens.map((token) => new URLSearchParams({ token }).toString()),
+      `Bearer ${admin}`,
+    );
+
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(answers.map((answer) => answer.body.active)).toEqual([true, false, true, false, true]);
+    expect(answers[0].body.sub).toBe(live[0].agentId);
+    expect(answers[2].body.sub).toBe(live[1].agentId);
+    expect(answers[4].body.sub).toBe(live[0].agentId);
   });
 
   it('refuses tokens to a suspended agent and deactivates the ones it holds', async () => {

@@ -12,5 +12,6 @@ export * from './validators';
 export * from './dto';
 export * from './pagination';
 export * from './prepared-query';
+export * from './batched-lookup';
 export * from './periodic-flush';
 export * from './postgres-listener';

@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import {
+  batchedLookup,
+  byOrdinality,
   isUuid,
   PeriodicFlush,
   preparedQuery,
@@ -10,7 +12,6 @@ import {
   type RequestContext,
 } from '@agentidp/common';
 import { Metrics } from '@agentidp/metrics';
-import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { bootstrapCredentialId, credentialIdFromSecret } from './client-secret';
 import { SecretMissingError, SecretStrategy, type SecretRef } from './secret-strategy';
@@ -74,9 +75,6 @@ const LOOKUP_SQL = `
     JOIN agents a ON a.id = k.agent_id
     LEFT JOIN credentials c ON c.id = k.credential_id AND c.agent_id = a.id`;
 
-/** The most lookups one statement carries; more waiting go in further statements at once. */
-const MAX_LOOKUPS_PER_STATEMENT = 64;
-
 interface LookupKey {
   credentialId: string;
   agentId: string;
@@ -111,20 +109,8 @@ export class ClientAuthenticator extends PeriodicFlush {
   /** Credentials whose `last_used_at` is due, written together (one statement a second). */
   private touched = new Set<string>();
   private readonly inFlight = new Map<string, Promise<boolean>>();
-  /**
-   * The hot-path lookups of concurrent requests, sent as one statement: those that arrive while the
-   * event loop handles one round of I/O go together once it has (`setImmediate`), so a lone request
-   * waits for nothing and a busy endpoint saves a round trip, a pool checkout and a statement
-   * execution per request. Nothing is cached: each lookup reads the rows as they are when it is sent.
-   */
-  private readonly lookups = new DataLoader<LookupKey, LookupRow | undefined>(
-    (keys) => this.lookupMany(keys),
-    {
-      cache: false,
-      maxBatchSize: MAX_LOOKUPS_PER_STATEMENT,
-      batchScheduleFn: (send) => setImmediate(send),
-    },
-  );
+  /** The hot-path lookups of concurrent requests, one statement per event-loop turn. */
+  private readonly lookups = batchedLookup((keys: readonly LookupKey[]) => this.lookupMany(keys));
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -213,7 +199,7 @@ export class ClientAuthenticator extends PeriodicFlush {
   }
 
   private lookup(credentialId: string, agentId: string): Promise<LookupRow | undefined> {
-    return this.lookups.load({ credentialId, agentId });
+    return this.lookups({ credentialId, agentId });
   }
 
   /** One statement for a batch of lookups: each key's row, or undefined for an unknown agent. */
@@ -224,9 +210,7 @@ export class ClientAuthenticator extends PeriodicFlush {
       LOOKUP_SQL,
       [keys.map((key) => key.credentialId), keys.map((key) => key.agentId)],
     );
-    const found = new Array<LookupRow | undefined>(keys.length).fill(undefined);
-    for (const row of rows) found[Number(row.i) - 1] = row;
-    return found;
+    return byOrdinality(rows, keys.length);
   }
 
   /**

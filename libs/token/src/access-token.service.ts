@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { BearerTokenVerifier, Principal } from '@agentidp/auth';
 import { AppConfig } from '@agentidp/config';
-import { isUuid, preparedQuery } from '@agentidp/common';
+import { batchedLookup, byOrdinality, isUuid, preparedQuery } from '@agentidp/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { decodeJwt, signJwt, verifyEs256, type AccessTokenClaims } from './jwt';
@@ -16,13 +16,19 @@ interface StateRow {
   revoked: boolean;
 }
 
-/** Is this token still good: agent active, credential unchanged, token not revoked. One query. */
+/**
+ * Is each token still good: agent active, credential unchanged, token not revoked. One statement for
+ * a batch of tokens; `i` numbers them from 1 in the order given, and a token whose agent is gone
+ * has no row.
+ */
 const STATE_SQL = `
-  SELECT a.status AS agent_status, a.token_generation, a.tokens_revoked_before, c.secret_version,
-         EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $3) AS revoked
-    FROM agents a
-    LEFT JOIN credentials c ON c.id = $2 AND c.agent_id = a.id
-   WHERE a.id = $1`;
+  SELECT k.i, a.status AS agent_status, a.token_generation, a.tokens_revoked_before,
+         c.secret_version, EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = k.jti) AS revoked
+    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS k (agent_id, credential_id, jti, i)
+    JOIN agents a ON a.id = k.agent_id
+    LEFT JOIN credentials c ON c.id = k.credential_id AND c.agent_id = a.id`;
+
+type StateKey = Pick<AccessTokenClaims, 'sub' | 'cid' | 'jti'>;
 
 /**
  * Issues and checks RFC 9068 JWT access tokens. A token is active while its signature, issuer and
@@ -72,12 +78,7 @@ export class AccessTokenService extends BearerTokenVerifier {
   async verify(token: string): Promise<AccessTokenClaims | null> {
     const claims = await this.verifySignatureAndClaims(token);
     if (!claims) return null;
-    const rows = await preparedQuery<StateRow>(this.dataSource, 'agentidp_token_state', STATE_SQL, [
-      claims.sub,
-      claims.cid,
-      claims.jti,
-    ]);
-    const state = rows[0];
+    const state = await this.states(claims);
     if (!state || state.agent_status !== 'active' || state.revoked) return null;
     if (state.secret_version === null || state.secret_version !== claims.sv) return null;
     if (claims.gen !== undefined) {
@@ -91,6 +92,17 @@ export class AccessTokenService extends BearerTokenVerifier {
     }
     return claims;
   }
+
+  /** What the database says of each token, one statement per event-loop turn. */
+  private readonly states = batchedLookup(async (keys: readonly StateKey[]) => {
+    const rows = await preparedQuery<StateRow & { i: string }>(
+      this.dataSource,
+      'agentidp_token_states',
+      STATE_SQL,
+      [keys.map((key) => key.sub), keys.map((key) => key.cid), keys.map((key) => key.jti)],
+    );
+    return byOrdinality(rows, keys.length);
+  });
 
   /** Signature, header and registered claims only; no database. */
   async verifySignatureAndClaims(token: string): Promise<AccessTokenClaims | null> {
