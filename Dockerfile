@@ -74,4 +74,7 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 
-CMD ["node", "dist/apps/agentidp/src/main.js"]
+# As `npm start` runs it (a test keeps the two equal): a young generation of 4 MB semi-spaces
+# instead of V8's 16 MB keeps some 20 MB off the resident set under load, for a few per cent of
+# throughput (scavenges of short-lived request objects run four times as often).
+CMD ["node", "--max-semi-space-size=4", "dist/apps/agentidp/src/main.js"]

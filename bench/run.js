@@ -29,6 +29,10 @@ const { startVault } = require('./lib/vault');
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = 'dist/apps/agentidp/src/main.js';
+/** The Node.js flags `npm start` (and the Dockerfile) run the server with. */
+const START_FLAGS = require('../package.json')
+  .scripts.start.split(' ')
+  .filter((word) => word.startsWith('--'));
 const EMBEDDED_POSTGRES = 'dist/libs/database/src/embedded-postgres.js';
 const TOKEN_PATH = '/api/v1/token';
 const INTROSPECT_PATH = '/api/v1/token/introspect';
@@ -446,7 +450,7 @@ function serverEnv(context, port, extra = {}) {
   };
 }
 
-function nodeArgs(context, name, script) {
+function nodeArgs(context, name, script, flags = []) {
   const { cpuProf } = context.options;
   const profile = cpuProf
     ? [
@@ -455,14 +459,14 @@ function nodeArgs(context, name, script) {
         `--cpu-prof-name=${name}-${context.agents}.cpuprofile`,
       ]
     : [];
-  return [...profile, script];
+  return [...flags, ...profile, script];
 }
 
 async function startAgentIdP(context, name, extraEnv = {}) {
   const port = await processes.freePort();
   const proc = processes.startProcess(
     `AgentIdP (${name})`,
-    nodeArgs(context, `agentidp-${name}`, join(context.build, MAIN)),
+    nodeArgs(context, `agentidp-${name}`, join(context.build, MAIN), START_FLAGS),
     {
       cwd: context.workDir,
       logFile: join(context.workDir, `agentidp-${name}.log`),
@@ -730,7 +734,7 @@ function notes(options, runs, host) {
         ? ` Vault mode: the test Vault server (test/vault-server) holds the secrets of the ` +
           `${credentials.toLocaleString('en-US')} warm and ${options.vaultCold.toLocaleString('en-US')} cold Vault-backed credentials.`
         : ''),
-    'AgentIdP runs with NODE_ENV=production, LOG_LEVEL=warn, per-IP rate limits off, lockout on ' +
+    `AgentIdP runs as npm start runs it (node ${START_FLAGS.join(' ')} …/main.js) with NODE_ENV=production, LOG_LEVEL=warn, per-IP rate limits off, lockout on ` +
       '(its default), the default SECRET_CACHE_TTL_SECONDS (300; every pass of a store ends within four minutes of its warm-up), DB_POOL_SIZE 10 (1 on PGlite). The floor ' +
       '(bench/floor-server.js) does one prepared primary-key lookup joined to the agent, an ' +
       'HMAC-SHA256 check and an ES256 signature, with the same pool size' +

@@ -108,8 +108,12 @@ describe('Dockerfile', () => {
     expect(one(runtime, 'HEALTHCHECK')).toMatch(/CMD \["node", "-e", ".*\/health'\)/);
   });
 
-  it('starts the compiled server', () => {
-    expect(JSON.parse(one(runtime, 'CMD'))).toEqual(['node', 'dist/apps/agentidp/src/main.js']);
+  it('starts the compiled server as `npm start` does', () => {
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(JSON.parse(one(runtime, 'CMD'))).toEqual(scripts.start.split(' '));
+    expect(scripts.start).toMatch(/^node (--\S+ )*dist\/apps\/agentidp\/src\/main\.js$/);
     expect(existsSync(join(ROOT, 'apps/agentidp/src/main.ts'))).toBe(true);
   });
 });
