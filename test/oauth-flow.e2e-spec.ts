@@ -41,7 +41,8 @@ async function sendTogether(
   await new Promise((resolve) => setTimeout(resolve, 50));
   const answers = sockets.map(
     (socket) =>
-      new Promise<string>((resolve) => {
+      new Promise<string>((resolve, reject) => {
+        socket.on('error', reject);
         let text = '';
         socket.setEncoding('utf8');
         socket.on('data', (chunk: string) => (text += chunk));

@@ -26,6 +26,15 @@ interface QueryCall {
 
 type AgentRow = Pick<AuthRow, 'agent_id' | 'agent_status' | 'token_generation' | 'allowed_scopes'>;
 
+/** The (credential id, agent id) keys of a batched lookup's parameters. */
+function pairs(params: unknown[]): [string, string][] {
+  const keys: [string, string][] = [];
+  for (let index = 0; index < params.length; index += 2) {
+    keys.push([params[index] as string, params[index + 1] as string]);
+  }
+  return keys;
+}
+
 /** `DataSource.query` over in-memory agents and credentials tables; records every statement. */
 class FakeDataSource {
   readonly agents = new Map<string, AgentRow>();
@@ -47,10 +56,9 @@ class FakeDataSource {
   async query(sql: string, params: unknown[] = []): Promise<unknown> {
     this.calls.push({ sql, params });
     if (/JOIN agents a/.test(sql)) {
-      const [credentialIds, agentIds] = params as [string[], string[]];
-      return agentIds.flatMap((agentId, index) => {
-        const row = this.lookupRow(credentialIds[index], agentId);
-        return row ? [{ i: String(index + 1), ...row }] : [];
+      return pairs(params).flatMap(([credentialId, agentId], index) => {
+        const row = this.lookupRow(credentialId, agentId);
+        return row ? [{ i: index + 1, ...row }] : [];
       });
     }
     if (/SET auth_failures_until/.test(sql)) {
@@ -73,12 +81,7 @@ class FakeDataSource {
   lookups(): QueryCall[] {
     return this.calls
       .filter((call) => /JOIN agents a/.test(call.sql))
-      .flatMap(({ sql, params: [credentialIds, agentIds] }) =>
-        (agentIds as string[]).map((agentId, index) => ({
-          sql,
-          params: [(credentialIds as string[])[index], agentId],
-        })),
-      );
+      .flatMap(({ sql, params }) => pairs(params).map((pair) => ({ sql, params: pair })));
   }
 
   /** The hot-path lookup's row for one pair, as the SQL has it; undefined: no such agent. */
@@ -349,13 +352,28 @@ describe(ClientAuthenticator.name, () => {
 
   it('sends a lookup that arrives while a statement is out in the next one', async () => {
     addCredential();
+    const query = database.query.bind(database);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    jest
+      .spyOn(database, 'query')
+      .mockImplementationOnce(async (sql: string, params?: unknown[]) => {
+        await held;
+        return query(sql, params);
+      })
+      .mockImplementation(query);
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+
     const earlier = authenticator.authenticate(agentId, secret);
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     const later = authenticator.authenticate(agentId, secret);
+    await turn();
+    // The first statement is still out; the second lookup went in a statement of its own.
+    expect(database.query).toHaveBeenCalledTimes(2);
+    release();
 
     expect((await earlier).ok).toBe(true);
     expect((await later).ok).toBe(true);
-    expect(database.calls.filter((call) => /JOIN agents a/.test(call.sql))).toHaveLength(2);
   });
 
   it('fails every lookup of a statement that fails, and the next statement is sent anew', async () => {
@@ -371,7 +389,10 @@ describe(ClientAuthenticator.name, () => {
       authenticator.authenticate(agentId, secret),
     ]);
 
-    expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(failed).toEqual([
+      { status: 'rejected', reason: new Error('connection terminated') },
+      { status: 'rejected', reason: new Error('connection terminated') },
+    ]);
     expect((await authenticator.authenticate(agentId, secret)).ok).toBe(true);
   });
 

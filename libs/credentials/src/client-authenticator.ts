@@ -4,10 +4,10 @@ import { ClientLockoutService } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import {
   batchedLookup,
-  byOrdinality,
   isUuid,
+  keyedStatement,
   PeriodicFlush,
-  preparedQuery,
+  rowsByKey,
   requestLogMessage,
   type RequestContext,
 } from '@agentidp/common';
@@ -64,16 +64,19 @@ export type LookupRow = (
 
 /**
  * Indexed lookups of agents by primary key, each with the credential its secret names (also by
- * primary key) when it is that agent's; `i` numbers the pairs from 1 in the order given. No row for
- * a pair: no such agent.
+ * primary key) when it is that agent's. No row for a key: no such agent.
  */
-const LOOKUP_SQL = `
+const LOOKUP = keyedStatement(
+  'agentidp_auth_lookup',
+  ['uuid', 'uuid'],
+  (keys) => `
   SELECT k.i, c.id, a.id AS agent_id, c.secret_hash, c.secret_version, c.vault_path,
          c.vault_version, c.expires_at, a.status AS agent_status, a.token_generation,
          a.allowed_scopes, COALESCE(a.auth_failures_until > now(), false) AS failures_recent
-    FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS k (credential_id, agent_id, i)
+    FROM (${keys}) AS k (credential_id, agent_id, i)
     JOIN agents a ON a.id = k.agent_id
-    LEFT JOIN credentials c ON c.id = k.credential_id AND c.agent_id = a.id`;
+    LEFT JOIN credentials c ON c.id = k.credential_id AND c.agent_id = a.id`,
+);
 
 interface LookupKey {
   credentialId: string;
@@ -203,14 +206,12 @@ export class ClientAuthenticator extends PeriodicFlush {
   }
 
   /** One statement for a batch of lookups: each key's row, or undefined for an unknown agent. */
-  private async lookupMany(keys: readonly LookupKey[]): Promise<(LookupRow | undefined)[]> {
-    const rows = await preparedQuery<LookupRow & { i: string }>(
+  private lookupMany(keys: readonly LookupKey[]): Promise<(LookupRow | undefined)[]> {
+    return rowsByKey<LookupRow>(
       this.dataSource,
-      'agentidp_auth_lookups',
-      LOOKUP_SQL,
-      [keys.map((key) => key.credentialId), keys.map((key) => key.agentId)],
+      LOOKUP,
+      keys.map((key) => [key.credentialId, key.agentId]),
     );
-    return byOrdinality(rows, keys.length);
   }
 
   /**

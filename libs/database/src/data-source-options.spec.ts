@@ -27,21 +27,4 @@ describe(buildDataSourceOptions.name, () => {
     const embedded = buildDataSourceOptions(AppConfig.fromEnv({}), 'postgres://x@127.0.0.1:1/p');
     expect(embedded.extra).toMatchObject({ idleTimeoutMillis: 0, onConnect: expect.any(Function) });
   });
-
-  it('has every connection keep generic plans for named statements; the embedded one forgets them first', async () => {
-    const run = async (config: AppConfig) => {
-      const statements: string[] = [];
-      const { onConnect } = buildDataSourceOptions(config, 'postgres://x@127.0.0.1:1/p').extra as {
-        onConnect: (client: { query(sql: string): Promise<unknown> }) => Promise<void>;
-      };
-      await onConnect({ query: async (sql) => statements.push(sql) });
-      return statements;
-    };
-    const pooled = AppConfig.fromEnv({ DATABASE_URL: 'postgres://app@db.example/agentidp' });
-    expect(await run(pooled)).toEqual(['SET plan_cache_mode = force_generic_plan']);
-    expect(await run(AppConfig.fromEnv({}))).toEqual([
-      'DEALLOCATE ALL',
-      'SET plan_cache_mode = force_generic_plan',
-    ]);
-  });
 });

@@ -34,9 +34,8 @@ export function buildDataSourceOptions(config: AppConfig, url: string): Postgres
       // and one opened after a broken one drops the named statements the session still holds
       // (re-preparing them would fail with 42P05).
       idleTimeoutMillis: embedded ? 0 : 30_000,
-      onConnect: embedded ? prepareEmbeddedSession : prepareSession,
       ...(embedded
-        ? {}
+        ? { onConnect: forgetPreparedStatements }
         : // TCP keepalive: a connection to a PostgreSQL that vanished (a partition, a failover
           // without a reset) fails instead of leaving its query, and a transaction, waiting forever.
           { keepAlive: true, keepAliveInitialDelayMillis: 10_000 }),
@@ -46,21 +45,7 @@ export function buildDataSourceOptions(config: AppConfig, url: string): Postgres
   };
 }
 
-type Session = { query(sql: string): Promise<unknown> };
-
-/**
- * Named statements keep one generic plan. They are the hot path's lookups (`preparedQuery`), whose
- * keys come as arrays (`batchedLookup`); a generic plan cannot know an array's length and assumes
- * ten rows, so by default PostgreSQL judges it dearer than a plan made for the batch at hand and
- * plans every execution anew (on PGlite that tripled the lookup's time). The generic plan is the
- * same index-scan join. TypeORM's own statements are unnamed, planned per execution as before.
- */
-async function prepareSession(client: Session): Promise<void> {
-  await client.query('SET plan_cache_mode = force_generic_plan');
-}
-
-/** The embedded session outlives a connection: a new one starts without the statements it named. */
-async function prepareEmbeddedSession(client: Session): Promise<void> {
+/** A new connection to the embedded database starts without the statements an earlier one named. */
+async function forgetPreparedStatements(client: { query(sql: string): Promise<unknown> }) {
   await client.query('DEALLOCATE ALL');
-  await prepareSession(client);
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { BearerTokenVerifier, Principal } from '@agentidp/auth';
 import { AppConfig } from '@agentidp/config';
-import { batchedLookup, byOrdinality, isUuid, preparedQuery } from '@agentidp/common';
+import { batchedLookup, isUuid, keyedStatement, rowsByKey } from '@agentidp/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { decodeJwt, signJwt, verifyEs256, type AccessTokenClaims } from './jwt';
@@ -17,16 +17,19 @@ interface StateRow {
 }
 
 /**
- * Is each token still good: agent active, credential unchanged, token not revoked. One statement for
- * a batch of tokens; `i` numbers them from 1 in the order given, and a token whose agent is gone
- * has no row.
+ * Is each token still good: agent active, credential unchanged, token not revoked. No row for a
+ * token whose agent is gone.
  */
-const STATE_SQL = `
+const STATE = keyedStatement(
+  'agentidp_token_state',
+  ['uuid', 'uuid', 'uuid'],
+  (keys) => `
   SELECT k.i, a.status AS agent_status, a.token_generation, a.tokens_revoked_before,
          c.secret_version, EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = k.jti) AS revoked
-    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[]) WITH ORDINALITY AS k (agent_id, credential_id, jti, i)
+    FROM (${keys}) AS k (agent_id, credential_id, jti, i)
     JOIN agents a ON a.id = k.agent_id
-    LEFT JOIN credentials c ON c.id = k.credential_id AND c.agent_id = a.id`;
+    LEFT JOIN credentials c ON c.id = k.credential_id AND c.agent_id = a.id`,
+);
 
 type StateKey = Pick<AccessTokenClaims, 'sub' | 'cid' | 'jti'>;
 
@@ -94,15 +97,13 @@ export class AccessTokenService extends BearerTokenVerifier {
   }
 
   /** What the database says of each token, one statement per event-loop turn. */
-  private readonly states = batchedLookup(async (keys: readonly StateKey[]) => {
-    const rows = await preparedQuery<StateRow & { i: string }>(
+  private readonly states = batchedLookup((keys: readonly StateKey[]) =>
+    rowsByKey<StateRow>(
       this.dataSource,
-      'agentidp_token_states',
-      STATE_SQL,
-      [keys.map((key) => key.sub), keys.map((key) => key.cid), keys.map((key) => key.jti)],
-    );
-    return byOrdinality(rows, keys.length);
-  });
+      STATE,
+      keys.map((key) => [key.sub, key.cid, key.jti]),
+    ),
+  );
 
   /** Signature, header and registered claims only; no database. */
   async verifySignatureAndClaims(token: string): Promise<AccessTokenClaims | null> {
