@@ -71,15 +71,19 @@ function valuesList(types: readonly string[], rows: number): string {
   return `VALUES ${tuples.join(', ')}`;
 }
 
-/** Runs `statement` for `keys`: each key's row (by the ordinality column `i`), or undefined. */
-export async function rowsByKey<R extends QueryResultRow>(
-  dataSource: DataSource,
+/**
+ * {@link batchedLookup} over `statement`: a key's row (by the ordinality column `i`), or undefined.
+ * `dataSource` is read when a batch is sent (services pass `() => this.dataSource`).
+ */
+export function batchedRows<R extends QueryResultRow>(
   statement: KeyedStatement,
-  keys: readonly (readonly unknown[])[],
-): Promise<(R | undefined)[]> {
-  const { name, text, values } = statement(keys);
-  const rows = await preparedQuery<R & { i: number }>(dataSource, name, text, values);
-  return byOrdinality(rows, keys.length);
+  dataSource: () => DataSource,
+): (key: readonly unknown[]) => Promise<R | undefined> {
+  return batchedLookup(async (keys: readonly (readonly unknown[])[]) => {
+    const { name, text, values } = statement(keys);
+    const rows = await preparedQuery<R & { i: number }>(dataSource(), name, text, values);
+    return byOrdinality(rows, keys.length);
+  });
 }
 
 /**

@@ -3,11 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ClientLockoutService } from '@agentidp/abuse';
 import { AuditEventType, AuditOutcome, AuditService } from '@agentidp/audit';
 import {
-  batchedLookup,
+  batchedRows,
   isUuid,
   keyedStatement,
   PeriodicFlush,
-  rowsByKey,
   requestLogMessage,
   type RequestContext,
 } from '@agentidp/common';
@@ -78,11 +77,6 @@ const LOOKUP = keyedStatement(
     LEFT JOIN credentials c ON c.id = k.credential_id AND c.agent_id = a.id`,
 );
 
-interface LookupKey {
-  credentialId: string;
-  agentId: string;
-}
-
 /** A credential's versions once no delete or rotation of it is in flight (see `rowChanged`). */
 const ROW_VERSION_SQL = `SELECT secret_version, vault_version FROM credentials WHERE id = $1 FOR SHARE`;
 
@@ -112,8 +106,8 @@ export class ClientAuthenticator extends PeriodicFlush {
   /** Credentials whose `last_used_at` is due, written together (one statement a second). */
   private touched = new Set<string>();
   private readonly inFlight = new Map<string, Promise<boolean>>();
-  /** The hot-path lookups of concurrent requests, one statement per event-loop turn. */
-  private readonly lookups = batchedLookup((keys: readonly LookupKey[]) => this.lookupMany(keys));
+  /** The hot-path lookup ([credential id, agent id]), one statement per event-loop turn. */
+  private readonly lookup = batchedRows<LookupRow>(LOOKUP, () => this.dataSource);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -146,7 +140,7 @@ export class ClientAuthenticator extends PeriodicFlush {
     }
     const agentId = clientId.toLowerCase();
     const credentialId = credentialIdFromSecret(secret) ?? bootstrapCredentialId(agentId);
-    const found = await this.lookup(credentialId, agentId);
+    const found = await this.lookup([credentialId, agentId]);
     // No such agent: its failures are counted all the same, so that the answers (and the lockout)
     // are those a known client gets.
     if (!found) return this.fail(agentId, 'unknown_client', context, false);
@@ -199,19 +193,6 @@ export class ClientAuthenticator extends PeriodicFlush {
         allowedScopes: row.allowed_scopes,
       },
     };
-  }
-
-  private lookup(credentialId: string, agentId: string): Promise<LookupRow | undefined> {
-    return this.lookups({ credentialId, agentId });
-  }
-
-  /** One statement for a batch of lookups: each key's row, or undefined for an unknown agent. */
-  private lookupMany(keys: readonly LookupKey[]): Promise<(LookupRow | undefined)[]> {
-    return rowsByKey<LookupRow>(
-      this.dataSource,
-      LOOKUP,
-      keys.map((key) => [key.credentialId, key.agentId]),
-    );
   }
 
   /**

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { BearerTokenVerifier, Principal } from '@agentidp/auth';
 import { AppConfig } from '@agentidp/config';
-import { batchedLookup, isUuid, keyedStatement, rowsByKey } from '@agentidp/common';
+import { batchedRows, isUuid, keyedStatement } from '@agentidp/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { decodeJwt, signJwt, verifyEs256, type AccessTokenClaims } from './jwt';
@@ -31,8 +31,6 @@ const STATE = keyedStatement(
     LEFT JOIN credentials c ON c.id = k.credential_id AND c.agent_id = a.id`,
 );
 
-type StateKey = Pick<AccessTokenClaims, 'sub' | 'cid' | 'jti'>;
-
 /**
  * Issues and checks RFC 9068 JWT access tokens. A token is active while its signature, issuer and
  * expiry hold and the database still agrees: the agent exists, is active and has not been suspended
@@ -41,6 +39,9 @@ type StateKey = Pick<AccessTokenClaims, 'sub' | 'cid' | 'jti'>;
  */
 @Injectable()
 export class AccessTokenService extends BearerTokenVerifier {
+  /** What the database says of a token ([agent, credential, jti]), one statement per turn. */
+  private readonly state = batchedRows<StateRow>(STATE, () => this.dataSource);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly keys: SigningKeysService,
@@ -81,7 +82,7 @@ export class AccessTokenService extends BearerTokenVerifier {
   async verify(token: string): Promise<AccessTokenClaims | null> {
     const claims = await this.verifySignatureAndClaims(token);
     if (!claims) return null;
-    const state = await this.states(claims);
+    const state = await this.state([claims.sub, claims.cid, claims.jti]);
     if (!state || state.agent_status !== 'active' || state.revoked) return null;
     if (state.secret_version === null || state.secret_version !== claims.sv) return null;
     if (claims.gen !== undefined) {
@@ -95,15 +96,6 @@ export class AccessTokenService extends BearerTokenVerifier {
     }
     return claims;
   }
-
-  /** What the database says of each token, one statement per event-loop turn. */
-  private readonly states = batchedLookup((keys: readonly StateKey[]) =>
-    rowsByKey<StateRow>(
-      this.dataSource,
-      STATE,
-      keys.map((key) => [key.sub, key.cid, key.jti]),
-    ),
-  );
 
   /** Signature, header and registered claims only; no database. */
   async verifySignatureAndClaims(token: string): Promise<AccessTokenClaims | null> {
