@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RateLimitGuard } from '@agentidp/abuse';
+import { postgresPool } from '@agentidp/common';
 import { TokenEndpoint } from '@agentidp/token';
 import { createAgent, createCredential, requestToken, tokenFor } from './support/api';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -64,6 +65,23 @@ async function sendTogether(
       body: JSON.parse(body) as Record<string, unknown>,
     };
   });
+}
+
+/** The names of the prepared statements the app sends while `run` runs (their size is the suffix). */
+async function statementsDuring<T>(t: TestApp, run: () => Promise<T>): Promise<[T, string[]]> {
+  const pool = postgresPool(t.dataSource) as unknown as { query(...args: unknown[]): unknown };
+  const query = pool.query.bind(pool);
+  const names: string[] = [];
+  const spy = jest.spyOn(pool, 'query').mockImplementation((...args: unknown[]) => {
+    const name = (args[0] as { name?: unknown } | undefined)?.name;
+    if (typeof name === 'string') names.push(name);
+    return query(...args);
+  });
+  try {
+    return [await run(), names];
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 describe('OAuth 2.0 client_credentials flow', () => {
@@ -277,17 +295,23 @@ describe('OAuth 2.0 client_credentials flow', () => {
       { client: clients[3], secret: clients[3].clientSecret, index: -2 },
     ];
     for (let round = 0; round < 2; round += 1) {
-      const answers = await sendTogether(
-        t.baseUrl,
-        '/api/v1/token',
-        [...requests, ...requests].map(({ client, secret }) =>
-          new URLSearchParams({
-            grant_type: 'client_credentials',
-            client_id: client.clientId,
-            client_secret: secret,
-          }).toString(),
+      const [answers, statements] = await statementsDuring(t, () =>
+        sendTogether(
+          t.baseUrl,
+          '/api/v1/token',
+          [...requests, ...requests].map(({ client, secret }) =>
+            new URLSearchParams({
+              grant_type: 'client_credentials',
+              client_id: client.clientId,
+              client_secret: secret,
+            }).toString(),
+          ),
         ),
       );
+      // Written together, looked up together: one statement carried several of them.
+      expect(
+        statements.filter((name) => /^agentidp_auth_lookup_([2-9]|\d\d)/.test(name)),
+      ).not.toEqual([]);
       answers.forEach((answer, position) => {
         const { client, index } = requests[position % requests.length];
         if (index >= 0) {
@@ -330,12 +354,17 @@ describe('OAuth 2.0 client_credentials flow', () => {
       .send({ status: 'suspended' });
 
     const tokens = [live[0].token, revoked, live[1].token, suspendedToken, live[0].token];
-    const answers = await sendTogether(
-      t.baseUrl,
-      '/api/v1/token/introspect',
-      tokens.map((token) => new URLSearchParams({ token }).toString()),
-      `Bearer ${admin}`,
+    const [answers, statements] = await statementsDuring(t, () =>
+      sendTogether(
+        t.baseUrl,
+        '/api/v1/token/introspect',
+        tokens.map((token) => new URLSearchParams({ token }).toString()),
+        `Bearer ${admin}`,
+      ),
     );
+    expect(
+      statements.filter((name) => /^agentidp_token_state_([2-9]|\d\d)/.test(name)),
+    ).not.toEqual([]);
 
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200]);
     expect(answers.map((answer) => answer.body.active)).toEqual([true, false, true, false, true]);
